@@ -1,0 +1,375 @@
+/*
+ * libshmbroker: create, open, release, map, unlink, stat, list.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "client/client-internal.h"
+#include "util/cleanup.h"
+#include "util/macro.h"
+
+struct shmb_segment {
+        struct shmb_client *client;
+        int fd;
+        void *addr;
+        struct shmb_stat st;
+};
+
+/**
+ * client_stat_from_wire() - public form of a segment-info record
+ * @st:         output
+ * @si:         decoded record
+ */
+void client_stat_from_wire(struct shmb_stat *st, const ProtoSegInfo *si) {
+        *st = (struct shmb_stat){
+                .id = si->id,
+                .size = si->size,
+                .uid = (uid_t)si->uid,
+                .gid = (gid_t)si->gid,
+                .mode = si->mode,
+                .holders = si->holders,
+                .backend = (enum shmb_backend)si->backend,
+                .lifetime = (enum shmb_lifetime)si->lifetime,
+                .flags = si->flags,
+                .shmid = si->shmid,
+                .created_usec = si->created_usec,
+        };
+        memcpy(st->name, si->name, sizeof(st->name));
+}
+
+static int check_name(struct shmb_client *c, const char *name) {
+        if (!name || !proto_name_valid(name, strnlen(name, SHMB_NAME_MAX + 1)))
+                return client_error(c, EINVAL,
+                                    "invalid segment name: use 1-255 characters of [A-Za-z0-9._-], "
+                                    "not starting with '.' or '-'");
+        return 0;
+}
+
+/* Turn a CREATE/OPEN reply in c->buf plus its fd into a segment handle. */
+static int segment_from_reply(struct shmb_client *c, int fd, struct shmb_segment **ret) {
+        struct shmb_segment *s;
+        ProtoSegInfo si;
+
+        if (proto_decode_seginfo_reply(c->buf, c->buf_len, &si) < 0 || fd < 0) {
+                safe_close(fd);
+                return client_error(c, EBADMSG, "malformed reply from shmbrokerd (no segment or no fd)");
+        }
+        s = calloc(1, sizeof(*s));
+        if (!s) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        s->client = c;
+        s->fd = fd;
+        client_stat_from_wire(&s->st, &si);
+        *ret = s;
+        return 0;
+}
+
+/**
+ * shmb_create() - create a segment, or open it if it exists (unless EXCL)
+ * @c:          client
+ * @name:       segment name
+ * @size:       bytes (>= 1); opening an existing segment needs size <= its size
+ * @opts:       options, or NULL for SHMB_CREATE_OPTIONS_INIT
+ * @ret:        segment handle, held read-write
+ *
+ * Return: 0, -EEXIST, -EACCES, -EDQUOT, -EFBIG, -ENOSPC, -EINVAL, ...
+ */
+_public_ int shmb_create(struct shmb_client *c, const char *name, uint64_t size,
+                         const struct shmb_create_options *opts, struct shmb_segment **ret) {
+        static const struct shmb_create_options defaults = SHMB_CREATE_OPTIONS_INIT;
+        ProtoBuf b;
+        int n, r, fd = -1;
+
+        if (!c || !ret)
+                return -EINVAL;
+        r = check_name(c, name);
+        if (r < 0)
+                return r;
+        if (!opts)
+                opts = &defaults;
+        if (size == 0)
+                return client_error(c, EINVAL, "size must be at least 1 byte");
+        if (opts->mode > 0777 || (unsigned)opts->lifetime > SHMB_LIFETIME_PERSISTENT ||
+            (unsigned)opts->backend > SHMB_BACKEND_FILE || (opts->flags & ~SHMB_CREATE_EXCL))
+                return client_error(c, EINVAL, "invalid create options");
+        proto_buf_init(&b, c->buf, sizeof(c->buf));
+        n = proto_encode_create(&b, c->next_req_id++, name, size, opts->mode, (uint8_t)opts->lifetime,
+                                (uint8_t)opts->backend, (uint16_t)opts->flags);
+        if (n < 0)
+                return n;
+        r = client_transact(c, (size_t)n, &fd);
+        if (r < 0)
+                return r;
+        return segment_from_reply(c, fd, ret);
+}
+
+/**
+ * shmb_open() - open an existing segment
+ * @c:          client
+ * @name:       segment name
+ * @flags:      SHMB_OPEN_RDONLY for a read-only hold and fd
+ * @ret:        segment handle
+ *
+ * Return: 0, -ENOENT, -EACCES, -EINVAL, ...
+ */
+_public_ int shmb_open(struct shmb_client *c, const char *name, unsigned flags, struct shmb_segment **ret) {
+        ProtoBuf b;
+        int n, r, fd = -1;
+
+        if (!c || !ret)
+                return -EINVAL;
+        r = check_name(c, name);
+        if (r < 0)
+                return r;
+        if (flags & ~SHMB_OPEN_RDONLY)
+                return client_error(c, EINVAL, "unknown open flags");
+        proto_buf_init(&b, c->buf, sizeof(c->buf));
+        n = proto_encode_open(&b, c->next_req_id++, name, (uint16_t)flags);
+        if (n < 0)
+                return n;
+        r = client_transact(c, (size_t)n, &fd);
+        if (r < 0)
+                return r;
+        return segment_from_reply(c, fd, ret);
+}
+
+/**
+ * shmb_segment_release() - drop the hold, unmap, close and free the handle
+ * @s:          segment handle (freed even if the daemon cannot be told)
+ *
+ * Return: 0, or negative errno if the daemon did not confirm (the hold is
+ * dropped anyway when the connection closes).
+ */
+_public_ int shmb_segment_release(struct shmb_segment *s) {
+        struct shmb_client *c;
+        ProtoBuf b;
+        int n, r;
+
+        if (!s)
+                return -EINVAL;
+        c = s->client;
+        if (s->addr)
+                (void)munmap(s->addr, (size_t)s->st.size);
+        safe_close(s->fd);
+        proto_buf_init(&b, c->buf, sizeof(c->buf));
+        n = proto_encode_release(&b, c->next_req_id++, s->st.id);
+        free(s);
+        if (n < 0)
+                return n;
+        r = client_transact(c, (size_t)n, NULL);
+        return r;
+}
+
+/**
+ * shmb_segment_map() - map the whole segment shared (read-only holds: PROT_READ)
+ * @s:          segment
+ * @ret_addr:   the mapping; the same address on later calls
+ *
+ * Return: 0 or negative errno from mmap().
+ */
+_public_ int shmb_segment_map(struct shmb_segment *s, void **ret_addr) {
+        int prot;
+        void *p;
+
+        if (!s || !ret_addr)
+                return -EINVAL;
+        if (!s->addr) {
+                if (s->st.size > SIZE_MAX)
+                        return -EFBIG;
+                prot = PROT_READ | ((s->st.flags & SHMB_SEG_READONLY) ? 0 : PROT_WRITE);
+                p = mmap(NULL, (size_t)s->st.size, prot, MAP_SHARED, s->fd, 0);
+                if (p == MAP_FAILED)
+                        return client_error(s->client, errno, "mmap of '%s' failed: %s", s->st.name,
+                                            strerror(errno));
+                s->addr = p;
+        }
+        *ret_addr = s->addr;
+        return 0;
+}
+
+/**
+ * shmb_segment_get_fd() - the segment's fd, owned by the handle
+ * @s:          segment
+ *
+ * Return: the fd, or -EINVAL.
+ */
+_public_ int shmb_segment_get_fd(const struct shmb_segment *s) {
+        return s ? s->fd : -EINVAL;
+}
+
+/**
+ * shmb_segment_get_size() - size in bytes
+ * @s:          segment
+ *
+ * Return: the size, 0 for NULL.
+ */
+_public_ uint64_t shmb_segment_get_size(const struct shmb_segment *s) {
+        return s ? s->st.size : 0;
+}
+
+/**
+ * shmb_segment_get_id() - the daemon's id of the segment
+ * @s:          segment
+ *
+ * Return: the id, 0 for NULL.
+ */
+_public_ uint64_t shmb_segment_get_id(const struct shmb_segment *s) {
+        return s ? s->st.id : 0;
+}
+
+/**
+ * shmb_segment_get_name() - the name it was created or opened under
+ * @s:          segment
+ *
+ * Return: the name, owned by the handle.
+ */
+_public_ const char *shmb_segment_get_name(const struct shmb_segment *s) {
+        return s ? s->st.name : NULL;
+}
+
+/**
+ * shmb_segment_is_readonly() - whether the hold and fd are read-only
+ * @s:          segment
+ *
+ * Return: 1, 0, or -EINVAL.
+ */
+_public_ int shmb_segment_is_readonly(const struct shmb_segment *s) {
+        if (!s)
+                return -EINVAL;
+        return !!(s->st.flags & SHMB_SEG_READONLY);
+}
+
+/**
+ * shmb_segment_get_stat() - attributes as of the create or open reply
+ * @s:          segment
+ * @ret:        copy of the attributes
+ *
+ * Return: 0 or -EINVAL.
+ */
+_public_ int shmb_segment_get_stat(const struct shmb_segment *s, struct shmb_stat *ret) {
+        if (!s || !ret)
+                return -EINVAL;
+        *ret = s->st;
+        return 0;
+}
+
+static int name_request(struct shmb_client *c, uint16_t type, const char *name) {
+        ProtoBuf b;
+        int n, r;
+
+        if (!c)
+                return -EINVAL;
+        r = check_name(c, name);
+        if (r < 0)
+                return r;
+        proto_buf_init(&b, c->buf, sizeof(c->buf));
+        n = proto_encode_name_request(&b, type, c->next_req_id++, name);
+        if (n < 0)
+                return n;
+        return client_transact(c, (size_t)n, NULL);
+}
+
+/**
+ * shmb_unlink() - remove a name; holders keep their memory
+ * @c:          client
+ * @name:       segment name
+ *
+ * Return: 0, -ENOENT, -EPERM (not the owner), -EINVAL.
+ */
+_public_ int shmb_unlink(struct shmb_client *c, const char *name) {
+        return name_request(c, SHMB_MSG_UNLINK, name);
+}
+
+/**
+ * shmb_stat() - attributes of a named segment
+ * @c:          client
+ * @name:       segment name
+ * @ret:        attributes
+ *
+ * Return: 0, -ENOENT, -EACCES, -EINVAL.
+ */
+_public_ int shmb_stat(struct shmb_client *c, const char *name, struct shmb_stat *ret) {
+        ProtoSegInfo si;
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        r = name_request(c, SHMB_MSG_STAT, name);
+        if (r < 0)
+                return r;
+        if (proto_decode_seginfo_reply(c->buf, c->buf_len, &si) < 0)
+                return client_error(c, EBADMSG, "malformed STAT reply from shmbrokerd");
+        client_stat_from_wire(ret, &si);
+        return 0;
+}
+
+/**
+ * shmb_list() - every segment the caller may read, in creation order
+ * @c:          client
+ * @ret_entries: array, free with shmb_list_free()
+ * @ret_n:      number of entries
+ *
+ * Return: 0 or negative errno.
+ */
+_public_ int shmb_list(struct shmb_client *c, struct shmb_stat **ret_entries, size_t *ret_n) {
+        struct shmb_stat *v = NULL;
+        size_t n = 0, cap = 0;
+        uint64_t after = 0;
+        uint32_t flags;
+
+        if (!c || !ret_entries || !ret_n)
+                return -EINVAL;
+        do {
+                uint32_t count;
+                size_t off;
+                ProtoBuf b;
+                int len, r;
+
+                proto_buf_init(&b, c->buf, sizeof(c->buf));
+                len = proto_encode_list(&b, c->next_req_id++, after, 0);
+                r = len < 0 ? len : client_transact(c, (size_t)len, NULL);
+                if (r >= 0 && proto_decode_list_reply(c->buf, c->buf_len, &count, &flags, &after, &off) < 0)
+                        r = client_error(c, EBADMSG, "malformed LIST reply from shmbrokerd");
+                if (r < 0) {
+                        free(v);
+                        return r;
+                }
+                if (n + count > cap) {
+                        size_t ncap = MAX(cap * 2, n + count + 16);
+                        struct shmb_stat *nv = realloc(v, ncap * sizeof(*v));
+
+                        if (!nv) {
+                                free(v);
+                                return -ENOMEM;
+                        }
+                        v = nv;
+                        cap = ncap;
+                }
+                for (uint32_t i = 0; i < count; i++) {
+                        ProtoSegInfo si;
+
+                        if (proto_decode_seginfo_at(c->buf, c->buf_len, &off, &si) < 0) {
+                                free(v);
+                                return client_error(c, EBADMSG, "malformed LIST entry from shmbrokerd");
+                        }
+                        client_stat_from_wire(&v[n++], &si);
+                }
+        } while (flags & SHMB_LIST_MORE);
+        *ret_entries = v;
+        *ret_n = n;
+        return 0;
+}
+
+/**
+ * shmb_list_free() - free an array from shmb_list()
+ * @entries:    array or NULL
+ */
+_public_ void shmb_list_free(struct shmb_stat *entries) {
+        free(entries);
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef SHMBROKER_H
+#define SHMBROKER_H
+
+/*
+ * libshmbroker: client library of shmbrokerd.
+ *
+ * Every function returns 0 (or a positive count) on success and a negative
+ * errno on failure; bad arguments give -EINVAL, never an abort. After a
+ * failure answered by the daemon, shmb_client_last_error() has its words.
+ *
+ * Threads: a struct shmb_client and the segments made through it must be
+ * used by one thread at a time (lock around them, or use one client per
+ * thread). Separate clients are independent. Nothing here keeps global
+ * state, installs signal handlers or prints.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct shmb_client;
+struct shmb_segment;
+
+enum shmb_lifetime {
+        SHMB_LIFETIME_HOLDERS = 0,    /* destroyed when the last holder releases (default) */
+        SHMB_LIFETIME_CREATOR = 1,    /* destroyed when the creator's connection closes */
+        SHMB_LIFETIME_PERSISTENT = 2, /* kept until unlinked or the daemon stops */
+        _SHMB_LIFETIME_PIN = 0x7fffffff,
+};
+
+enum shmb_backend {
+        SHMB_BACKEND_DEFAULT = 0,     /* the daemon's default */
+        SHMB_BACKEND_MEMFD = 1,
+        SHMB_BACKEND_POSIX = 2,
+        SHMB_BACKEND_SYSV = 3,
+        SHMB_BACKEND_FILE = 4,
+        _SHMB_BACKEND_PIN = 0x7fffffff,
+};
+
+/* Flags of shmb_create_options.flags */
+#define SHMB_CREATE_EXCL 0x0001u      /* fail with -EEXIST if the name is taken */
+
+/* Flags of shmb_open() */
+#define SHMB_OPEN_RDONLY 0x0001u      /* read-only hold and fd */
+
+/* Flags of struct shmb_stat.flags */
+#define SHMB_SEG_READONLY 0x0001u
+#define SHMB_SEG_CREATED 0x0002u
+#define SHMB_SEG_UNLINKED 0x0004u
+
+#define SHMB_NAME_MAX 255
+
+/* Options of shmb_create(); start from SHMB_CREATE_OPTIONS_INIT. */
+struct shmb_create_options {
+        uint32_t mode;                /* permission bits, 0..0777 (default 0600) */
+        enum shmb_lifetime lifetime;  /* default SHMB_LIFETIME_HOLDERS */
+        enum shmb_backend backend;    /* default SHMB_BACKEND_DEFAULT */
+        uint32_t flags;               /* SHMB_CREATE_* */
+        uint32_t reserved[8];         /* zero */
+};
+
+#define SHMB_CREATE_OPTIONS_INIT { 0600, SHMB_LIFETIME_HOLDERS, SHMB_BACKEND_DEFAULT, 0, { 0 } }
+
+/* What the daemon says about a segment. */
+struct shmb_stat {
+        uint64_t id;                  /* unique for the daemon's lifetime */
+        uint64_t size;                /* bytes */
+        uid_t uid;                    /* owner (the creator) */
+        gid_t gid;                    /* group (the creator's primary group) */
+        uint32_t mode;                /* permission bits */
+        uint32_t holders;             /* connections holding it */
+        enum shmb_backend backend;
+        enum shmb_lifetime lifetime;
+        uint32_t flags;               /* SHMB_SEG_* */
+        int32_t shmid;                /* System V id, or -1 */
+        uint64_t created_usec;        /* CLOCK_REALTIME, microseconds */
+        char name[SHMB_NAME_MAX + 1];
+};
+
+/* Connection. @socket_path NULL: $SHMBROKER_SOCKET, else /run/shmbrokerd/shmbrokerd.sock. */
+int shmb_client_new(struct shmb_client **ret, const char *socket_path);
+struct shmb_client *shmb_client_free(struct shmb_client *c);
+int shmb_client_get_fd(const struct shmb_client *c);
+const char *shmb_client_last_error(const struct shmb_client *c);
+const char *shmb_client_server_version(const struct shmb_client *c);
+
+/*
+ * Segments. A segment handle holds the segment in the daemon and owns a
+ * close-on-exec fd (shmb_segment_get_fd(); do not close it, dup it to keep
+ * it). shmb_segment_release() drops the hold, unmaps what shmb_segment_map()
+ * mapped, closes the fd and frees the handle; mappings made otherwise stay
+ * valid. Closing the client releases every hold it had.
+ */
+int shmb_create(struct shmb_client *c, const char *name, uint64_t size, const struct shmb_create_options *opts,
+                struct shmb_segment **ret);
+int shmb_open(struct shmb_client *c, const char *name, unsigned flags, struct shmb_segment **ret);
+int shmb_segment_release(struct shmb_segment *s);
+int shmb_segment_map(struct shmb_segment *s, void **ret_addr);
+int shmb_segment_get_fd(const struct shmb_segment *s);
+uint64_t shmb_segment_get_size(const struct shmb_segment *s);
+uint64_t shmb_segment_get_id(const struct shmb_segment *s);
+const char *shmb_segment_get_name(const struct shmb_segment *s);
+int shmb_segment_is_readonly(const struct shmb_segment *s);
+int shmb_segment_get_stat(const struct shmb_segment *s, struct shmb_stat *ret);
+
+/* Names. */
+int shmb_unlink(struct shmb_client *c, const char *name);
+int shmb_stat(struct shmb_client *c, const char *name, struct shmb_stat *ret);
+int shmb_list(struct shmb_client *c, struct shmb_stat **ret_entries, size_t *ret_n);
+void shmb_list_free(struct shmb_stat *entries);
+
+/* Helpers. */
+const char *shmb_lifetime_to_string(enum shmb_lifetime l);
+int shmb_lifetime_from_string(const char *s);
+const char *shmb_backend_to_string(enum shmb_backend b);
+int shmb_backend_from_string(const char *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

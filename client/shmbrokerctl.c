@@ -1,0 +1,400 @@
+/*
+ * shmbrokerctl: command-line client of shmbrokerd, built on libshmbroker only.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "client/shmbroker.h"
+#include "util/size.h"
+
+enum {
+        EXIT_OK = 0,
+        EXIT_FAIL = 1,      /* the daemon refused, or a system call failed */
+        EXIT_USAGE = 2,     /* bad command line */
+        EXIT_NOCONN = 3,    /* cannot reach the daemon */
+};
+
+static const char *arg_socket;
+static uint32_t arg_mode = 0600;
+static int arg_lifetime = SHMB_LIFETIME_PERSISTENT;
+static int arg_backend = SHMB_BACKEND_DEFAULT;
+static bool arg_exclusive;
+static uint64_t arg_offset;
+static uint64_t arg_length = UINT64_MAX;
+
+static uint64_t min_u64(uint64_t a, uint64_t b) {
+        return a < b ? a : b;
+}
+
+static void help(void) {
+        printf("Usage: shmbrokerctl [OPTIONS] COMMAND [ARGS]\n"
+               "\n"
+               "Commands:\n"
+               "  create NAME SIZE    create a segment (SIZE takes K, M, G suffixes)\n"
+               "  write NAME          copy standard input into a segment\n"
+               "  cat NAME            copy a segment to standard output\n"
+               "  stat NAME           show a segment's attributes\n"
+               "  ls                  list the segments you may read\n"
+               "  rm NAME             remove a segment's name (holders keep the memory)\n"
+               "  version             show the daemon's and this program's version\n"
+               "\n"
+               "Options (before or after the command):\n"
+               "  -s, --socket PATH   daemon socket (default $SHMBROKER_SOCKET, else\n"
+               "                      /run/shmbrokerd/shmbrokerd.sock)\n"
+               "  -m, --mode MODE     create: octal permission bits (default 0600)\n"
+               "  -l, --lifetime L    create: holders, creator or persistent (default persistent)\n"
+               "  -b, --backend B     create: memfd (default: the daemon's default)\n"
+               "  -x, --exclusive     create: fail if the name exists\n"
+               "  -o, --offset N      write/cat: start at byte N (default 0)\n"
+               "  -n, --length N      cat: at most N bytes (default: to the end)\n"
+               "  -h, --help          show this help\n"
+               "      --version       show this program's version\n"
+               "\n"
+               "Exit status: 0 success, 1 refused or failed, 2 usage error,\n"
+               "3 cannot connect to the daemon.\n");
+}
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...) {
+        va_list ap;
+
+        fprintf(stderr, "shmbrokerctl: ");
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "\nTry 'shmbrokerctl --help'.\n");
+        return EXIT_USAGE;
+}
+
+static int fail(struct shmb_client *c, int r, const char *what, const char *name) {
+        const char *msg = c ? shmb_client_last_error(c) : "";
+
+        fprintf(stderr, "shmbrokerctl: %s '%s': %s\n", what, name, *msg ? msg : strerror(-r));
+        return EXIT_FAIL;
+}
+
+static int connect_client(struct shmb_client **ret) {
+        int r = shmb_client_new(ret, arg_socket);
+
+        if (r < 0) {
+                const char *path = arg_socket ? arg_socket : getenv("SHMBROKER_SOCKET");
+
+                fprintf(stderr, "shmbrokerctl: cannot connect to shmbrokerd at %s: %s\n",
+                        path && *path ? path : "/run/shmbrokerd/shmbrokerd.sock", strerror(-r));
+                return EXIT_NOCONN;
+        }
+        return EXIT_OK;
+}
+
+static int cmd_create(struct shmb_client *c, char **args) {
+        struct shmb_create_options o = SHMB_CREATE_OPTIONS_INIT;
+        struct shmb_segment *s;
+        uint64_t size;
+        int r;
+
+        if (size_parse(args[1], &size) < 0 || size == 0)
+                return usage_error("invalid size '%s' (examples: 4096, 64K, 1M, 2G)", args[1]);
+        o.mode = arg_mode;
+        o.lifetime = (enum shmb_lifetime)arg_lifetime;
+        o.backend = (enum shmb_backend)arg_backend;
+        o.flags = arg_exclusive ? SHMB_CREATE_EXCL : 0;
+        r = shmb_create(c, args[0], size, &o, &s);
+        if (r < 0)
+                return fail(c, r, "cannot create", args[0]);
+        r = shmb_segment_release(s);
+        if (r < 0)
+                return fail(c, r, "cannot release", args[0]);
+        return EXIT_OK;
+}
+
+static int cmd_write(struct shmb_client *c, char **args) {
+        struct shmb_segment *s;
+        uint64_t size, pos;
+        char *p;
+        int r, ret = EXIT_OK;
+
+        r = shmb_open(c, args[0], 0, &s);
+        if (r < 0)
+                return fail(c, r, "cannot open", args[0]);
+        size = shmb_segment_get_size(s);
+        if (arg_offset > size) {
+                fprintf(stderr, "shmbrokerctl: offset %llu is beyond the end of '%s' (%llu bytes)\n",
+                        (unsigned long long)arg_offset, args[0], (unsigned long long)size);
+                shmb_segment_release(s);
+                return EXIT_FAIL;
+        }
+        r = shmb_segment_map(s, (void **)&p);
+        if (r < 0) {
+                ret = fail(c, r, "cannot map", args[0]);
+                shmb_segment_release(s);
+                return ret;
+        }
+        for (pos = arg_offset; pos < size;) {
+                ssize_t n = read(STDIN_FILENO, p + pos, (size_t)min_u64(size - pos, 1 << 20));
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        fprintf(stderr, "shmbrokerctl: reading standard input: %m\n");
+                        ret = EXIT_FAIL;
+                        break;
+                }
+                if (n == 0)
+                        break;
+                pos += (uint64_t)n;
+        }
+        if (ret == EXIT_OK && pos == size) {
+                char extra;
+                ssize_t n;
+
+                do
+                        n = read(STDIN_FILENO, &extra, 1);
+                while (n < 0 && errno == EINTR);
+                if (n > 0) {
+                        fprintf(stderr, "shmbrokerctl: input is longer than the %llu bytes from offset %llu to "
+                                        "the end of '%s'; the rest was not written\n",
+                                (unsigned long long)(size - arg_offset), (unsigned long long)arg_offset, args[0]);
+                        ret = EXIT_FAIL;
+                }
+        }
+        shmb_segment_release(s);
+        return ret;
+}
+
+static int cmd_cat(struct shmb_client *c, char **args) {
+        struct shmb_segment *s;
+        uint64_t size, end;
+        const char *p;
+        int r, ret = EXIT_OK;
+
+        r = shmb_open(c, args[0], SHMB_OPEN_RDONLY, &s);
+        if (r < 0)
+                return fail(c, r, "cannot open", args[0]);
+        size = shmb_segment_get_size(s);
+        if (arg_offset > size) {
+                fprintf(stderr, "shmbrokerctl: offset %llu is beyond the end of '%s' (%llu bytes)\n",
+                        (unsigned long long)arg_offset, args[0], (unsigned long long)size);
+                shmb_segment_release(s);
+                return EXIT_FAIL;
+        }
+        end = size - arg_offset < arg_length ? size : arg_offset + arg_length;
+        r = shmb_segment_map(s, (void **)&p);
+        if (r < 0) {
+                ret = fail(c, r, "cannot map", args[0]);
+                shmb_segment_release(s);
+                return ret;
+        }
+        for (uint64_t pos = arg_offset; pos < end;) {
+                ssize_t n = write(STDOUT_FILENO, p + pos, (size_t)min_u64(end - pos, 1 << 20));
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        /* A reader that stopped early (head -c) is not an error. */
+                        if (errno != EPIPE) {
+                                fprintf(stderr, "shmbrokerctl: writing standard output: %m\n");
+                                ret = EXIT_FAIL;
+                        }
+                        break;
+                }
+                pos += (uint64_t)n;
+        }
+        shmb_segment_release(s);
+        return ret;
+}
+
+static const char *user_name(uid_t uid, char *buf, size_t len) {
+        struct passwd *pw = getpwuid(uid);
+
+        snprintf(buf, len, "%u (%s)", (unsigned)uid, pw ? pw->pw_name : "?");
+        return buf;
+}
+
+static const char *group_name(gid_t gid, char *buf, size_t len) {
+        struct group *gr = getgrgid(gid);
+
+        snprintf(buf, len, "%u (%s)", (unsigned)gid, gr ? gr->gr_name : "?");
+        return buf;
+}
+
+static const char *time_format(uint64_t usec, char *buf, size_t len) {
+        time_t t = (time_t)(usec / 1000000);
+        struct tm tm;
+
+        if (!gmtime_r(&t, &tm) || strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+                snprintf(buf, len, "%llu", (unsigned long long)usec);
+        return buf;
+}
+
+static int cmd_stat(struct shmb_client *c, char **args) {
+        char b1[64], b2[128], b3[128], b4[64];
+        struct shmb_stat st;
+        int r;
+
+        r = shmb_stat(c, args[0], &st);
+        if (r < 0)
+                return fail(c, r, "cannot stat", args[0]);
+        printf("name:     %s\n"
+               "id:       %llu\n"
+               "size:     %llu (%s)\n"
+               "backend:  %s\n"
+               "owner:    %s\n"
+               "group:    %s\n"
+               "mode:     %04o\n"
+               "lifetime: %s\n"
+               "holders:  %u\n"
+               "created:  %s\n",
+               st.name, (unsigned long long)st.id, (unsigned long long)st.size, size_format(b1, sizeof(b1), st.size),
+               shmb_backend_to_string(st.backend), user_name(st.uid, b2, sizeof(b2)),
+               group_name(st.gid, b3, sizeof(b3)), st.mode, shmb_lifetime_to_string(st.lifetime), st.holders,
+               time_format(st.created_usec, b4, sizeof(b4)));
+        if (st.shmid >= 0)
+                printf("shmid:    %d\n", st.shmid);
+        return EXIT_OK;
+}
+
+static int cmd_ls(struct shmb_client *c, char **args) {
+        struct shmb_stat *v;
+        size_t n;
+        int r;
+
+        r = shmb_list(c, &v, &n);
+        if (r < 0)
+                return fail(c, r, "cannot list", "segments");
+        printf("%-24s %10s %-7s %8s %5s %-10s %7s\n", "NAME", "SIZE", "BACKEND", "OWNER", "MODE", "LIFETIME",
+               "HOLDERS");
+        for (size_t i = 0; i < n; i++) {
+                char sz[32];
+
+                printf("%-24s %10s %-7s %8u %04o  %-10s %7u\n", v[i].name, size_format(sz, sizeof(sz), v[i].size),
+                       shmb_backend_to_string(v[i].backend), (unsigned)v[i].uid, v[i].mode,
+                       shmb_lifetime_to_string(v[i].lifetime), v[i].holders);
+        }
+        shmb_list_free(v);
+        return EXIT_OK;
+}
+
+static int cmd_rm(struct shmb_client *c, char **args) {
+        int r = shmb_unlink(c, args[0]);
+
+        if (r < 0)
+                return fail(c, r, "cannot remove", args[0]);
+        return EXIT_OK;
+}
+
+static int cmd_version(struct shmb_client *c, char **args) {
+        printf("shmbrokerctl %s\n%s\n", PACKAGE_VERSION, shmb_client_server_version(c));
+        return EXIT_OK;
+}
+
+static const struct {
+        const char *name;
+        int n_args;
+        int (*fn)(struct shmb_client *c, char **args);
+        const char *usage;
+} commands[] = {
+        { "create", 2, cmd_create, "create NAME SIZE" },
+        { "write", 1, cmd_write, "write NAME" },
+        { "cat", 1, cmd_cat, "cat NAME" },
+        { "stat", 1, cmd_stat, "stat NAME" },
+        { "ls", 0, cmd_ls, "ls" },
+        { "rm", 1, cmd_rm, "rm NAME" },
+        { "version", 0, cmd_version, "version" },
+};
+
+static int parse_u64_opt(const char *opt, const char *s, uint64_t *ret) {
+        if (size_parse(s, ret) < 0) {
+                fprintf(stderr, "shmbrokerctl: invalid value '%s' for %s\nTry 'shmbrokerctl --help'.\n", s, opt);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        enum { ARG_VERSION = 0x100 };
+        static const struct option options[] = {
+                { "socket", required_argument, NULL, 's' },  { "mode", required_argument, NULL, 'm' },
+                { "lifetime", required_argument, NULL, 'l' }, { "backend", required_argument, NULL, 'b' },
+                { "exclusive", no_argument, NULL, 'x' },      { "offset", required_argument, NULL, 'o' },
+                { "length", required_argument, NULL, 'n' },   { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION }, {},
+        };
+        struct shmb_client *c = NULL;
+        char *end;
+        int opt, r;
+
+        while ((opt = getopt_long(argc, argv, "s:m:l:b:xo:n:h", options, NULL)) >= 0) {
+                switch (opt) {
+                case 's':
+                        arg_socket = optarg;
+                        break;
+                case 'm': {
+                        unsigned long m;
+
+                        errno = 0;
+                        m = strtoul(optarg, &end, 8);
+                        if (errno || end == optarg || *end || m > 0777 || optarg[0] == '-')
+                                return usage_error("invalid mode '%s' (octal, 0000-0777)", optarg);
+                        arg_mode = (uint32_t)m;
+                        break;
+                }
+                case 'l':
+                        arg_lifetime = shmb_lifetime_from_string(optarg);
+                        if (arg_lifetime < 0)
+                                return usage_error("invalid lifetime '%s' (holders, creator, persistent)", optarg);
+                        break;
+                case 'b':
+                        arg_backend = shmb_backend_from_string(optarg);
+                        if (arg_backend < 0)
+                                return usage_error("invalid backend '%s' (memfd, posix, sysv, file)", optarg);
+                        break;
+                case 'x':
+                        arg_exclusive = true;
+                        break;
+                case 'o':
+                        if (parse_u64_opt("--offset", optarg, &arg_offset) < 0)
+                                return EXIT_USAGE;
+                        break;
+                case 'n':
+                        if (parse_u64_opt("--length", optarg, &arg_length) < 0)
+                                return EXIT_USAGE;
+                        break;
+                case 'h':
+                        help();
+                        return EXIT_OK;
+                case ARG_VERSION:
+                        printf("shmbrokerctl %s\n", PACKAGE_VERSION);
+                        return EXIT_OK;
+                default:
+                        fprintf(stderr, "Try 'shmbrokerctl --help'.\n");
+                        return EXIT_USAGE;
+                }
+        }
+        if (optind >= argc)
+                return usage_error("missing command");
+        (void)signal(SIGPIPE, SIG_IGN);
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+                if (strcmp(argv[optind], commands[i].name) != 0)
+                        continue;
+                if (argc - optind - 1 != commands[i].n_args)
+                        return usage_error("usage: shmbrokerctl %s", commands[i].usage);
+                r = connect_client(&c);
+                if (r != EXIT_OK)
+                        return r;
+                r = commands[i].fn(c, argv + optind + 1);
+                shmb_client_free(c);
+                return r;
+        }
+        return usage_error("unknown command '%s'", argv[optind]);
+}

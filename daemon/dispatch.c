@@ -1,0 +1,358 @@
+/*
+ * One handler per request type. Every refusal is an error reply whose text
+ * says why; only an unreadable header or a broken socket drops the client.
+ */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "daemon/backend.h"
+#include "daemon/conn.h"
+#include "daemon/dispatch.h"
+#include "daemon/log.h"
+#include "daemon/manager.h"
+#include "daemon/policy.h"
+#include "protocol/shmb-proto.h"
+
+#define LIST_SCAN_MAX 8192      /* segments examined per LIST request */
+
+static uint8_t out[SHMB_MSG_MAX];
+
+_printf_(5, 6) static int reply_error(Conn *c, const ProtoHeader *h, int status, int level, const char *fmt, ...) {
+        char text[SHMB_ERROR_TEXT_MAX + 1];
+        ProtoBuf b;
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof(text), fmt, ap);
+        va_end(ap);
+        log_full_errno(level, 0, "Client pid=%d uid=%u: %s refused (%s): %s", (int)c->pid,
+                       (unsigned)c->creds.uid, proto_type_name(h->type), proto_status_name(status), text);
+        proto_buf_init(&b, out, sizeof(out));
+        n = proto_encode_error(&b, h->type, (uint16_t)status, h->req_id, text);
+        return n < 0 ? n : conn_send(c, out, (size_t)n, -1);
+}
+
+static void seginfo_fill(ProtoSegInfo *si, const Segment *s, uint16_t flags) {
+        *si = (ProtoSegInfo){
+                .id = s->id,
+                .size = s->size,
+                .uid = (uint32_t)s->uid,
+                .gid = (uint32_t)s->gid,
+                .mode = s->mode,
+                .holders = (uint32_t)MIN(s->n_holders, UINT32_MAX),
+                .backend = s->backend,
+                .lifetime = s->lifetime,
+                .flags = (uint16_t)(flags | (s->linked ? 0 : PROTO_SEG_UNLINKED)),
+                .shmid = s->obj.shmid,
+                .created_usec = s->created_usec,
+        };
+        memcpy(si->name, s->name, sizeof(si->name));
+}
+
+static int reply_seginfo(Conn *c, const ProtoHeader *h, const Segment *s, uint16_t flags, int fd) {
+        ProtoSegInfo si;
+        ProtoBuf b;
+        int n;
+
+        seginfo_fill(&si, s, flags);
+        proto_buf_init(&b, out, sizeof(out));
+        proto_put_header(&b, h->type | SHMB_MSG_REPLY, 0, h->req_id);
+        proto_put_seginfo(&b, &si);
+        n = proto_finish(&b);
+        return n < 0 ? n : conn_send(c, out, (size_t)n, fd);
+}
+
+static int reply_empty(Conn *c, const ProtoHeader *h) {
+        ProtoBuf b;
+        int n;
+
+        proto_buf_init(&b, out, sizeof(out));
+        proto_put_header(&b, h->type | SHMB_MSG_REPLY, 0, h->req_id);
+        n = proto_finish(&b);
+        return n < 0 ? n : conn_send(c, out, (size_t)n, -1);
+}
+
+static int reply_registry_error(Conn *c, const ProtoHeader *h, int r, const char *name) {
+        if (r == -ENOMEM || r == 0)
+                return reply_error(c, h, SHMB_STATUS_NO_MEMORY, LOG_WARNING, "daemon out of memory");
+        if (r == REGISTRY_E_EXISTS)
+                return reply_error(c, h, SHMB_STATUS_EXISTS, LOG_DEBUG, "segment '%s' exists", name);
+        if (r == REGISTRY_E_NOT_HELD)
+                return reply_error(c, h, SHMB_STATUS_NOT_HELD, LOG_DEBUG, "%s", registry_strerror(r));
+        return reply_error(c, h, SHMB_STATUS_QUOTA, LOG_NOTICE, "%s", registry_strerror(r));
+}
+
+static const char *access_word(bool write) {
+        return write ? "read-write" : "read-only";
+}
+
+static int handle_hello(Conn *c, const ProtoRequest *req) {
+        ProtoHelloReply hr = {
+                .version = SHMB_PROTO_VERSION,
+                .max_message = SHMB_MSG_MAX,
+                .max_name = SHMB_NAME_MAX,
+                .uid = (uint32_t)c->creds.uid,
+                .gid = (uint32_t)c->creds.gid,
+                .pid = (uint32_t)c->pid,
+        };
+        ProtoBuf b;
+        int n;
+
+        if (c->hello_done)
+                return reply_error(c, &req->hdr, SHMB_STATUS_PROTOCOL, LOG_DEBUG, "HELLO was already done");
+        if (req->hello.min_version > SHMB_PROTO_VERSION || req->hello.max_version < SHMB_PROTO_VERSION_MIN)
+                return reply_error(c, &req->hdr, SHMB_STATUS_VERSION, LOG_NOTICE,
+                                   "client speaks versions %u-%u, daemon speaks %u-%u", req->hello.min_version,
+                                   req->hello.max_version, SHMB_PROTO_VERSION_MIN, SHMB_PROTO_VERSION);
+        c->hello_done = true;
+        snprintf(hr.server, sizeof(hr.server), "shmbrokerd %s", PACKAGE_VERSION);
+        proto_buf_init(&b, out, sizeof(out));
+        n = proto_encode_hello_reply(&b, req->hdr.req_id, &hr);
+        return n < 0 ? n : conn_send(c, out, (size_t)n, -1);
+}
+
+static int segment_status_from_errno(int r) {
+        switch (r) {
+        case -ENOSPC:
+        case -ENOMEM:
+                return SHMB_STATUS_NO_SPACE;
+        case -EFBIG:
+        case -EINVAL:
+                return SHMB_STATUS_TOO_LARGE;
+        case -EMFILE:
+        case -ENFILE:
+                return SHMB_STATUS_QUOTA;
+        default:
+                return SHMB_STATUS_INTERNAL;
+        }
+}
+
+/* Open an existing segment for @c; @flags are seginfo flags for the reply. */
+static int open_existing(Conn *c, const ProtoHeader *h, Segment *s, bool write) {
+        const BackendOps *ops = backend_get(s->backend);
+        int fd = -1, r;
+
+        if (!policy_may_access(&c->creds, s->uid, s->gid, s->mode, write))
+                return reply_error(c, h, SHMB_STATUS_DENIED, LOG_DEBUG,
+                                   "uid %u may not open '%s' %s (owner %u, group %u, mode %04o)",
+                                   (unsigned)c->creds.uid, s->name, access_word(write), (unsigned)s->uid,
+                                   (unsigned)s->gid, s->mode);
+        r = ops ? ops->get_fd(s, write, &fd) : -ENOSYS;
+        if (r < 0)
+                return reply_error(c, h, segment_status_from_errno(r), LOG_WARNING,
+                                   "cannot open '%s': %s", s->name, strerror(-r));
+        r = registry_hold(c->manager->registry, s, &c->holds, write);
+        if (r != 0)
+                return reply_registry_error(c, h, r, s->name);
+        return reply_seginfo(c, h, s, write ? 0 : PROTO_SEG_READONLY, fd);
+}
+
+static int handle_create(Conn *c, const ProtoRequest *req) {
+        const ProtoHeader *h = &req->hdr;
+        Manager *m = c->manager;
+        uint8_t backend = req->create.backend ? req->create.backend : m->cfg.default_backend;
+        const BackendOps *ops = backend_get(backend);
+        const char *name = req->create.name;
+        SegmentParams p;
+        Segment *s;
+        int fd, r;
+
+        if (!ops)
+                return reply_error(c, h, SHMB_STATUS_UNSUPPORTED, LOG_DEBUG,
+                                   "backend '%s' is not available in this daemon", backend_name(backend));
+        if (req->create.size > m->cfg.max_segment_size)
+                return reply_error(c, h, SHMB_STATUS_TOO_LARGE, LOG_DEBUG,
+                                   "size %llu exceeds the daemon's maximum of %llu bytes",
+                                   (unsigned long long)req->create.size,
+                                   (unsigned long long)m->cfg.max_segment_size);
+        s = registry_find(m->registry, name);
+        if (s) {
+                if (req->create.flags & PROTO_CREATE_EXCL)
+                        return reply_error(c, h, SHMB_STATUS_EXISTS, LOG_DEBUG, "segment '%s' exists", name);
+                if (req->create.size > s->size)
+                        return reply_error(c, h, SHMB_STATUS_EXISTS, LOG_DEBUG,
+                                           "segment '%s' exists with %llu bytes, fewer than the %llu asked for",
+                                           name, (unsigned long long)s->size,
+                                           (unsigned long long)req->create.size);
+                return open_existing(c, h, s, true);
+        }
+
+        p = (SegmentParams){
+                .name = name,
+                .size = req->create.size,
+                .uid = c->creds.uid,
+                .gid = c->creds.gid,
+                .mode = req->create.mode,
+                .lifetime = req->create.lifetime,
+                .backend = backend,
+                .created_usec = now_usec(),
+        };
+        r = registry_create(m->registry, &p, &c->holds, &s);
+        if (r != 0)
+                return reply_registry_error(c, h, r, name);
+        r = ops->create(s);
+        if (r >= 0)
+                r = ops->get_fd(s, true, &fd);
+        if (r < 0) {
+                uint64_t id = s->id;
+                int status = segment_status_from_errno(r);
+
+                (void)registry_release(m->registry, &c->holds, id);
+                if (registry_find_id(m->registry, id))
+                        registry_unlink(m->registry, registry_find_id(m->registry, id));
+                return reply_error(c, h, status, LOG_NOTICE, "cannot create %llu-byte %s segment '%s': %s",
+                                   (unsigned long long)req->create.size, backend_name(backend), name,
+                                   strerror(-r));
+        }
+        log_debug("Client pid=%d uid=%u created '%s' (%llu bytes, %s, mode %04o)", (int)c->pid,
+                  (unsigned)c->creds.uid, name, (unsigned long long)s->size, backend_name(backend), s->mode);
+        return reply_seginfo(c, h, s, PROTO_SEG_CREATED, fd);
+}
+
+static int handle_open(Conn *c, const ProtoRequest *req) {
+        Segment *s = registry_find(c->manager->registry, req->open.name);
+
+        if (!s)
+                return reply_error(c, &req->hdr, SHMB_STATUS_NOT_FOUND, LOG_DEBUG, "no segment named '%s'",
+                                   req->open.name);
+        return open_existing(c, &req->hdr, s, !(req->open.flags & PROTO_OPEN_RDONLY));
+}
+
+static int handle_release(Conn *c, const ProtoRequest *req) {
+        int r = registry_release(c->manager->registry, &c->holds, req->release.id);
+
+        if (r != 0)
+                return reply_registry_error(c, &req->hdr, r, NULL);
+        return reply_empty(c, &req->hdr);
+}
+
+static int handle_unlink(Conn *c, const ProtoRequest *req) {
+        Segment *s = registry_find(c->manager->registry, req->unlink.name);
+
+        if (!s)
+                return reply_error(c, &req->hdr, SHMB_STATUS_NOT_FOUND, LOG_DEBUG, "no segment named '%s'",
+                                   req->unlink.name);
+        if (!policy_may_unlink(&c->creds, s->uid))
+                return reply_error(c, &req->hdr, SHMB_STATUS_NOT_OWNER, LOG_DEBUG,
+                                   "only its owner (uid %u) or root may unlink '%s'", (unsigned)s->uid, s->name);
+        registry_unlink(c->manager->registry, s);
+        return reply_empty(c, &req->hdr);
+}
+
+static bool visible(const Conn *c, const Segment *s) {
+        return policy_may_access(&c->creds, s->uid, s->gid, s->mode, false);
+}
+
+static int handle_stat(Conn *c, const ProtoRequest *req) {
+        Segment *s = registry_find(c->manager->registry, req->stat.name);
+
+        if (!s)
+                return reply_error(c, &req->hdr, SHMB_STATUS_NOT_FOUND, LOG_DEBUG, "no segment named '%s'",
+                                   req->stat.name);
+        if (!visible(c, s))
+                return reply_error(c, &req->hdr, SHMB_STATUS_DENIED, LOG_DEBUG,
+                                   "uid %u may not read '%s' (owner %u, group %u, mode %04o)",
+                                   (unsigned)c->creds.uid, s->name, (unsigned)s->uid, (unsigned)s->gid, s->mode);
+        return reply_seginfo(c, &req->hdr, s, 0, -1);
+}
+
+static int handle_list(Conn *c, const ProtoRequest *req) {
+        Registry *reg = c->manager->registry;
+        uint32_t max = req->list.max_entries, count = 0, flags = 0;
+        uint64_t next = req->list.after_id;
+        size_t count_at;
+        ProtoBuf b;
+        Segment *s;
+        int n;
+
+        proto_buf_init(&b, out, sizeof(out));
+        proto_put_header(&b, SHMB_MSG_LIST | SHMB_MSG_REPLY, 0, req->hdr.req_id);
+        count_at = b.len;
+        proto_put_u32(&b, 0);
+        proto_put_u32(&b, 0);
+        proto_put_u64(&b, 0);
+
+        s = registry_first_after(reg, req->list.after_id);
+        for (unsigned scanned = 0; s; s = registry_next(reg, s), scanned++) {
+                ProtoSegInfo si;
+                size_t before = b.len;
+
+                if ((max && count >= max) || scanned >= LIST_SCAN_MAX) {
+                        flags |= SHMB_LIST_MORE;
+                        break;
+                }
+                if (s->linked && visible(c, s)) {
+                        seginfo_fill(&si, s, 0);
+                        proto_put_seginfo(&b, &si);
+                        if (b.overflow) {
+                                b.overflow = false;
+                                b.len = before;
+                                flags |= SHMB_LIST_MORE;
+                                break;
+                        }
+                        count++;
+                }
+                next = s->id;
+        }
+        /* Patch count, flags and cursor in place. */
+        {
+                ProtoBuf p = { .data = out + count_at, .size = 16 };
+
+                proto_put_u32(&p, count);
+                proto_put_u32(&p, flags);
+                proto_put_u64(&p, next);
+        }
+        n = proto_finish(&b);
+        return n < 0 ? n : conn_send(c, out, (size_t)n, -1);
+}
+
+/**
+ * dispatch_request() - handle one datagram from a client
+ * @c:          connection
+ * @buf:        datagram
+ * @len:        its size (at most SHMB_MSG_MAX)
+ * @n_fds:      fds that came with it (already closed)
+ *
+ * Return: 0, or negative errno if the connection must be dropped.
+ */
+int dispatch_request(Conn *c, const uint8_t *buf, size_t len, size_t n_fds) {
+        const char *why = NULL;
+        ProtoRequest req;
+        int s;
+
+        s = proto_decode_request(buf, len, &req, &why);
+        if (len < SHMB_HEADER_SIZE)
+                return log_notice_errno(EBADMSG, "Client pid=%d uid=%u sent a %zu-byte datagram, disconnecting",
+                                        (int)c->pid, (unsigned)c->creds.uid, len);
+        if (n_fds > 0)
+                return reply_error(c, &req.hdr, SHMB_STATUS_PROTOCOL, LOG_NOTICE,
+                                   "requests must not carry file descriptors (%zu closed)", n_fds);
+        if (s != 0)
+                return reply_error(c, &req.hdr, s, LOG_DEBUG, "%s", why);
+        if (!c->hello_done && req.hdr.type != SHMB_MSG_HELLO)
+                return reply_error(c, &req.hdr, SHMB_STATUS_PROTOCOL, LOG_DEBUG,
+                                   "the first request on a connection must be HELLO");
+
+        switch (req.hdr.type) {
+        case SHMB_MSG_HELLO:
+                return handle_hello(c, &req);
+        case SHMB_MSG_CREATE:
+                return handle_create(c, &req);
+        case SHMB_MSG_OPEN:
+                return handle_open(c, &req);
+        case SHMB_MSG_RELEASE:
+                return handle_release(c, &req);
+        case SHMB_MSG_UNLINK:
+                return handle_unlink(c, &req);
+        case SHMB_MSG_STAT:
+                return handle_stat(c, &req);
+        case SHMB_MSG_LIST:
+                return handle_list(c, &req);
+        }
+        return reply_error(c, &req.hdr, SHMB_STATUS_UNSUPPORTED, LOG_DEBUG, "unknown message type");
+}

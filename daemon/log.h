@@ -1,0 +1,37 @@
+#pragma once
+
+/*
+ * Daemon logging to stderr with sd-daemon "<N>" priority prefixes when
+ * stderr is the journal, else "shmbrokerd: level: text". Only daemon/ logs.
+ */
+
+#include <errno.h>
+#include <syslog.h>
+
+#include "util/macro.h"
+
+void log_set_max_level(int level);
+int log_get_max_level(void);
+int log_level_from_string(const char *s);
+const char *log_level_to_string(int level);
+void log_open(void);
+int log_internal(int level, int error, const char *file, int line, const char *fmt, ...) _printf_(5, 6);
+
+#define log_full_errno(level, error, ...)                                                    \
+        ({                                                                                   \
+                int _l_ = (level), _e_ = (error);                                            \
+                (_l_ <= log_get_max_level()) ? log_internal(_l_, _e_, __FILE__, __LINE__, __VA_ARGS__) \
+                                             : -((_e_) < 0 ? -(_e_) : (_e_));                \
+        })
+
+#define log_debug(...) log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)
+#define log_info(...) log_full_errno(LOG_INFO, 0, __VA_ARGS__)
+#define log_notice(...) log_full_errno(LOG_NOTICE, 0, __VA_ARGS__)
+#define log_warning(...) log_full_errno(LOG_WARNING, 0, __VA_ARGS__)
+#define log_error(...) log_full_errno(LOG_ERR, 0, __VA_ARGS__)
+
+/* Log with errno set to @e for %m; evaluate to -|e|. */
+#define log_debug_errno(e, ...) log_full_errno(LOG_DEBUG, e, __VA_ARGS__)
+#define log_notice_errno(e, ...) log_full_errno(LOG_NOTICE, e, __VA_ARGS__)
+#define log_warning_errno(e, ...) log_full_errno(LOG_WARNING, e, __VA_ARGS__)
+#define log_error_errno(e, ...) log_full_errno(LOG_ERR, e, __VA_ARGS__)
