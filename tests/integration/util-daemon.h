@@ -1,0 +1,45 @@
+#pragma once
+
+/*
+ * Integration-test harness: start a real shmbrokerd ($SHMBROKERD) on a
+ * socket in a fresh temporary directory, wait for its READY=1 on a private
+ * NOTIFY_SOCKET, and stop it. Failures abort the current Check test.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "client/shmbroker.h"
+
+typedef struct TestDaemon {
+        pid_t pid;
+        char dir[256];          /* temporary directory, removed by test_daemon_stop() */
+        char socket[300];       /* dir + "/shmbrokerd.sock" */
+} TestDaemon;
+
+/* Start with "--socket PATH --log-level debug" plus @extra_args (NULL-terminated, may be NULL). */
+void test_daemon_start(TestDaemon *d, const char *const *extra_args);
+/* SIGTERM, wait, assert a clean exit (status 0); remove the directory. */
+void test_daemon_stop(TestDaemon *d);
+/* Send @sig and reap; returns the wait status. */
+int test_daemon_kill(TestDaemon *d, int sig);
+/* Number of open fds of a process (from /proc/PID/fd). */
+int test_count_fds(pid_t pid);
+
+/* A library client connected to @d (asserts success). */
+struct shmb_client *test_client(const TestDaemon *d);
+/* A raw SOCK_SEQPACKET socket connected to @d, no HELLO sent. */
+int test_raw_connect(const TestDaemon *d);
+/* Send HELLO on a raw socket and check the reply. */
+void test_raw_hello(int fd);
+/* Send @len bytes as one datagram, with @pass_fd attached if >= 0. */
+void test_raw_send(int fd, const void *buf, size_t len, int pass_fd);
+/* Receive one datagram (blocking, 5 s timeout); returns its size, 0 on EOF, -errno on error.
+ * If @ret_fd is not NULL it receives a passed fd or -1. */
+ssize_t test_raw_recv(int fd, void *buf, size_t size, int *ret_fd);
+
+/* Run @fn in a child that switched to @uid/@gid (and no supplementary
+ * groups); returns the child's exit status (asserts it exited normally). */
+int test_run_as(uid_t uid, gid_t gid, int (*fn)(void *userdata), void *userdata);
