@@ -23,6 +23,9 @@ static void help(void) {
                "Broker named shared-memory segments over a Unix socket.\n"
                "\n"
                "  -s, --socket PATH            client socket (default %s)\n"
+               "      --state-dir DIR          file segments and System V records (default %s)\n"
+               "      --default-backend NAME   memfd (default), posix, sysv or file\n"
+               "      --disable-backend NAME   refuse segments of this backend (repeatable)\n"
                "      --log-level LEVEL        err, warning, notice, info (default) or debug\n"
                "      --max-segment-size SIZE  largest segment (default: physical memory)\n"
                "      --max-connections N      simultaneous clients (default %llu)\n"
@@ -33,7 +36,7 @@ static void help(void) {
                "\n"
                "Sizes take K, M, G, T suffixes (powers of 1024). SIGTERM or SIGINT stop the\n"
                "daemon and destroy every segment it made.\n",
-               SHMB_SOCKET_PATH_DEFAULT, (unsigned long long)arg_cfg.max_connections,
+               SHMB_SOCKET_PATH_DEFAULT, SHMB_STATE_DIR_DEFAULT, (unsigned long long)arg_cfg.max_connections,
                (unsigned long long)arg_cfg.limits.max_segments_per_user);
 }
 
@@ -63,10 +66,16 @@ static int parse_argv(int argc, char **argv) {
                 ARG_MAX_SEGMENTS_PER_USER,
                 ARG_MAX_BYTES_PER_USER,
                 ARG_VERSION,
+                ARG_STATE_DIR,
+                ARG_DEFAULT_BACKEND,
+                ARG_DISABLE_BACKEND,
         };
         static const struct option options[] = {
                 { "socket", required_argument, NULL, 's' },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "default-backend", required_argument, NULL, ARG_DEFAULT_BACKEND },
+                { "disable-backend", required_argument, NULL, ARG_DISABLE_BACKEND },
                 { "max-segment-size", required_argument, NULL, ARG_MAX_SEGMENT_SIZE },
                 { "max-connections", required_argument, NULL, ARG_MAX_CONNECTIONS },
                 { "max-segments-per-user", required_argument, NULL, ARG_MAX_SEGMENTS_PER_USER },
@@ -75,12 +84,27 @@ static int parse_argv(int argc, char **argv) {
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
         };
-        int c, level;
+        int c, level, b;
 
         while ((c = getopt_long(argc, argv, "s:h", options, NULL)) >= 0) {
                 switch (c) {
                 case 's':
                         arg_cfg.socket_path = optarg;
+                        break;
+                case ARG_STATE_DIR:
+                        arg_cfg.state_dir = optarg;
+                        break;
+                case ARG_DEFAULT_BACKEND:
+                case ARG_DISABLE_BACKEND:
+                        b = backend_from_string(optarg);
+                        if (b < 0) {
+                                fprintf(stderr, "shmbrokerd: unknown backend '%s' (memfd, posix, sysv, file)\n", optarg);
+                                return -EINVAL;
+                        }
+                        if (c == ARG_DEFAULT_BACKEND)
+                                arg_cfg.default_backend = (uint8_t)b;
+                        else
+                                arg_cfg.backends &= ~(1u << b);
                         break;
                 case ARG_LOG_LEVEL:
                         level = log_level_from_string(optarg);
@@ -122,6 +146,15 @@ static int parse_argv(int argc, char **argv) {
                 fprintf(stderr, "shmbrokerd: unexpected argument '%s'\nTry 'shmbrokerd --help'.\n", argv[optind]);
                 return -EINVAL;
         }
+        if (!(arg_cfg.backends & (1u << arg_cfg.default_backend))) {
+                fprintf(stderr, "shmbrokerd: the default backend '%s' is disabled\n",
+                        backend_name(arg_cfg.default_backend));
+                return -EINVAL;
+        }
+        if (arg_cfg.state_dir[0] != '/') {
+                fprintf(stderr, "shmbrokerd: --state-dir needs an absolute path, got '%s'\n", arg_cfg.state_dir);
+                return -EINVAL;
+        }
         if (arg_cfg.socket_path[0] != '/') {
                 fprintf(stderr, "shmbrokerd: --socket needs an absolute path, got '%s'\n", arg_cfg.socket_path);
                 return -EINVAL;
@@ -146,6 +179,8 @@ int main(int argc, char **argv) {
                 return EXIT_FAILURE;
         }
         r = manager_listen(m);
+        if (r >= 0)
+                r = manager_start_backends(m);
         if (r >= 0) {
                 log_info("shmbrokerd %s running (default backend %s)", PACKAGE_VERSION,
                          backend_name(arg_cfg.default_backend));

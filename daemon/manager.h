@@ -12,8 +12,12 @@
 #include "daemon/registry.h"
 #include "util/list.h"
 
+#define SHMB_STATE_DIR_DEFAULT "/var/lib/shmbrokerd"
+
 typedef struct ManagerConfig {
         const char *socket_path;
+        const char *state_dir;
+        unsigned backends;              /* enabled: 1 << PROTO_BACKEND_* */
         uint64_t max_segment_size;
         uint64_t max_connections;
         uint8_t default_backend;
@@ -25,7 +29,9 @@ typedef struct Manager {
         ManagerConfig cfg;
         Registry *registry;
         int listen_fd;
-        bool socket_bound;              /* we created the path and unlink it at exit */
+        int lock_fd;                    /* flock on <state-dir>/lock */
+        bool socket_bound;
+        bool stopping;                  /* segments are being detached, not destroyed */              /* we created the path and unlink it at exit */
         ev_io listen_io;
         ev_timer accept_retry;
         ev_signal sig_term;
@@ -40,6 +46,7 @@ void manager_config_defaults(ManagerConfig *cfg);
 int manager_new(Manager **ret, const ManagerConfig *cfg);
 Manager *manager_free(Manager *m);
 int manager_listen(Manager *m);
+int manager_start_backends(Manager *m);
 int manager_run(Manager *m);
 void manager_conn_closed(Manager *m);
 uint64_t now_usec(void);

@@ -166,7 +166,7 @@ const char *proto_type_name(uint16_t type) {
         static const char *const names[_SHMB_MSG_REQUEST_MAX] = {
                 [SHMB_MSG_HELLO] = "hello",   [SHMB_MSG_CREATE] = "create", [SHMB_MSG_OPEN] = "open",
                 [SHMB_MSG_RELEASE] = "release", [SHMB_MSG_UNLINK] = "unlink", [SHMB_MSG_STAT] = "stat",
-                [SHMB_MSG_LIST] = "list",
+                [SHMB_MSG_LIST] = "list",     [SHMB_MSG_SYNC] = "sync",
         };
 
         type &= (uint16_t)~SHMB_MSG_REPLY;
@@ -323,7 +323,9 @@ int proto_decode_request(const void *buf, size_t len, ProtoRequest *ret, const c
                 break;
         case SHMB_MSG_UNLINK:
         case SHMB_MSG_STAT:
-                s = get_name(&r, h->type == SHMB_MSG_UNLINK ? ret->unlink.name : ret->stat.name, ret_why);
+        case SHMB_MSG_SYNC:
+                /* unlink, stat and sync share one layout: the name. */
+                s = get_name(&r, ret->stat.name, ret_why);
                 if (s)
                         return s;
                 break;
@@ -549,9 +551,9 @@ int proto_encode_release(ProtoBuf *b, uint32_t req_id, uint64_t id) {
 }
 
 /**
- * proto_encode_name_request() - UNLINK or STAT request (payload: the name)
+ * proto_encode_name_request() - UNLINK, STAT or SYNC request (payload: the name)
  * @b:          empty buffer
- * @type:       SHMB_MSG_UNLINK or SHMB_MSG_STAT
+ * @type:       SHMB_MSG_UNLINK, SHMB_MSG_STAT or SHMB_MSG_SYNC
  * @req_id:     request id
  * @name:       segment name
  *

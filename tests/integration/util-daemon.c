@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
@@ -67,12 +68,15 @@ void test_daemon_start(TestDaemon *d, const char *const *extra_args) {
         snprintf(d->dir, sizeof(d->dir), "/tmp/shmbroker-test-XXXXXX");
         ck_assert_ptr_nonnull(mkdtemp(d->dir));
         snprintf(d->socket, sizeof(d->socket), "%s/shmbrokerd.sock", d->dir);
+        snprintf(d->state_dir, sizeof(d->state_dir), "%s/state", d->dir);
         snprintf(notify, sizeof(notify), "%s/notify.sock", d->dir);
         nfd = notify_socket(notify);
 
         argv[n++] = bin;
         argv[n++] = "--socket";
         argv[n++] = d->socket;
+        argv[n++] = "--state-dir";
+        argv[n++] = d->state_dir;
         argv[n++] = "--log-level";
         argv[n++] = "debug";
         for (size_t i = 0; extra_args && extra_args[i] && n < 62; i++)
@@ -101,21 +105,14 @@ int test_daemon_kill(TestDaemon *d, int sig) {
         return status;
 }
 
-static void remove_dir(const char *dir) {
-        DIR *dp = opendir(dir);
-        struct dirent *de;
-        char path[600];
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        (void)remove(path);
+        return 0;
+}
 
-        if (!dp)
-                return;
-        while ((de = readdir(dp))) {
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-                unlink(path);
-        }
-        closedir(dp);
-        rmdir(dir);
+/* rm -rf of the test directory (socket, notify socket, state directory). */
+static void remove_dir(const char *dir) {
+        (void)nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 void test_daemon_stop(TestDaemon *d) {

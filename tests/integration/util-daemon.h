@@ -17,9 +17,10 @@ typedef struct TestDaemon {
         pid_t pid;
         char dir[256];          /* temporary directory, removed by test_daemon_stop() */
         char socket[300];       /* dir + "/shmbrokerd.sock" */
+        char state_dir[300];    /* dir + "/state" */
 } TestDaemon;
 
-/* Start with "--socket PATH --log-level debug" plus @extra_args (NULL-terminated, may be NULL). */
+/* Start with "--socket PATH --state-dir DIR --log-level debug" plus @extra_args (NULL-terminated, may be NULL). */
 void test_daemon_start(TestDaemon *d, const char *const *extra_args);
 /* SIGTERM, wait, assert a clean exit (status 0); remove the directory. */
 void test_daemon_stop(TestDaemon *d);
