@@ -94,6 +94,44 @@ void test_daemon_start(TestDaemon *d, const char *const *extra_args) {
         close(nfd);
 }
 
+void test_daemon_restart(TestDaemon *d, const char *const *extra_args) {
+        const char *bin = getenv("SHMBROKERD");
+        char notify[300];
+        const char *argv[64];
+        size_t n = 0;
+        int nfd;
+
+        ck_assert_msg(bin, "SHMBROKERD is not set (run through make check)");
+        ck_assert_msg(d->pid <= 0, "test_daemon_restart: shmbrokerd pid %d is still running", (int)d->pid);
+        ck_assert_msg(access(d->dir, F_OK) == 0, "test_daemon_restart: %s is gone (stopped with test_daemon_stop?)",
+                      d->dir);
+        /* The previous instance's notify socket is still bound to the path. */
+        snprintf(notify, sizeof(notify), "%s/notify.sock", d->dir);
+        (void)unlink(notify);
+        nfd = notify_socket(notify);
+
+        argv[n++] = bin;
+        argv[n++] = "--socket";
+        argv[n++] = d->socket;
+        argv[n++] = "--state-dir";
+        argv[n++] = d->state_dir;
+        argv[n++] = "--log-level";
+        argv[n++] = "debug";
+        for (size_t i = 0; extra_args && extra_args[i] && n < 62; i++)
+                argv[n++] = extra_args[i];
+        argv[n] = NULL;
+
+        d->pid = fork();
+        ck_assert_int_ge(d->pid, 0);
+        if (d->pid == 0) {
+                setenv("NOTIFY_SOCKET", notify, 1);
+                execv(bin, (char *const *)argv);
+                _exit(127);
+        }
+        wait_ready(d, nfd);
+        close(nfd);
+}
+
 int test_daemon_kill(TestDaemon *d, int sig) {
         int status = 0;
 

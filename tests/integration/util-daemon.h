@@ -22,6 +22,10 @@ typedef struct TestDaemon {
 
 /* Start with "--socket PATH --state-dir DIR --log-level debug" plus @extra_args (NULL-terminated, may be NULL). */
 void test_daemon_start(TestDaemon *d, const char *const *extra_args);
+/* Start another daemon with the same socket, state directory and directory as the
+ * last one (which must be gone: stopped with test_daemon_kill(), not test_daemon_stop()),
+ * with the same fixed options plus @extra_args; wait for READY=1. */
+void test_daemon_restart(TestDaemon *d, const char *const *extra_args);
 /* SIGTERM, wait, assert a clean exit (status 0); remove the directory. */
 void test_daemon_stop(TestDaemon *d);
 /* Send @sig and reap; returns the wait status. */
