@@ -265,9 +265,9 @@ int manager_listen(Manager *m) {
  * manager_start_backends() - claim the state directory and set up backends
  * @m:          manager, listening (so no other daemon serves this socket)
  *
- * The state directory is needed only by the sysv and file backends; it is
+ * The state directory is needed by the posix, sysv and file backends; it is
  * created (0755) if missing and locked, so that two daemons never share one
- * (each would take the other's System V segments for leftovers). Then each
+ * (each would take the other's objects for leftovers). Then each
  * backend reaps what a dead instance left and restores what persists.
  *
  * Return: 0 or negative errno (logged).
@@ -277,10 +277,10 @@ int manager_start_backends(Manager *m) {
         BackendConfig bc = { .state_dir = cfg->state_dir, .enabled = cfg->backends };
         _cleanup_free_ char *lock = NULL;
 
-        if (cfg->backends & ((1u << PROTO_BACKEND_SYSV) | (1u << PROTO_BACKEND_FILE))) {
+        if (cfg->backends & ~(1u << PROTO_BACKEND_MEMFD)) {
                 if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST)
                         return log_error_errno(errno, "Cannot create state directory '%s': %m "
-                                               "(use --state-dir, or --disable-backend sysv and file)",
+                                               "(use --state-dir, or disable the posix, sysv and file backends)",
                                                cfg->state_dir);
                 if (asprintf(&lock, "%s/lock", cfg->state_dir) < 0)
                         return -ENOMEM;

@@ -429,7 +429,7 @@ static bool path_exists(const char *path) {
 }
 
 static void file_paths(const TestDaemon *d, const char *name, char *data, char *meta) {
-        snprintf(data, PATH_MAX, "%s/segments/%s", d->state_dir, name);
+        snprintf(data, PATH_MAX, "%s/segments/data/%s", d->state_dir, name);
         snprintf(meta, PATH_MAX, "%s/segments/meta/%s", d->state_dir, name);
 }
 
@@ -1655,7 +1655,7 @@ START_TEST(test_file_disk_full) {
         seg_name(small, "file-256k");
         daemon_start(&d, args);
         snprintf(d.state_dir, sizeof(d.state_dir), "%s", mnt);
-        snprintf(segdir, sizeof(segdir), "%s/segments", mnt);
+        snprintf(segdir, sizeof(segdir), "%s/segments/data", mnt);
         snprintf(metadir, sizeof(metadir), "%s/segments/meta", mnt);
         c = test_client(&d);
 
@@ -1669,7 +1669,7 @@ START_TEST(test_file_disk_full) {
                               r == 0 ? "success" : strerror(-r));
                 ck_assert_msg(strstr(shmb_client_last_error(c), "No space left on device"),
                               "expected the daemon's message to give the reason, got '%s'", shmb_client_last_error(c));
-                n = dir_entries(segdir, "meta", first, sizeof(first));
+                n = dir_entries(segdir, NULL, first, sizeof(first));
                 ck_assert_msg(n == 0, "expected nothing left in %s after the failed create, found %d ('%s')", segdir,
                               n, first);
                 n = dir_entries(metadir, NULL, first, sizeof(first));
@@ -1681,7 +1681,7 @@ START_TEST(test_file_disk_full) {
         s = create_ok(c, small, 256 * KIB, SHMB_BACKEND_FILE, SHMB_LIFETIME_HOLDERS, 0600);
         p = map_ok(s);
         memset(p, 'x', 256 * KIB);
-        ck_assert_int_eq(dir_entries(segdir, "meta", first, sizeof(first)), 1);
+        ck_assert_int_eq(dir_entries(segdir, NULL, first, sizeof(first)), 1);
         ck_assert_str_eq(first, small);
         ck_assert_int_eq(shmb_segment_release(s), 0);
 
