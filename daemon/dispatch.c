@@ -78,8 +78,10 @@ static int reply_empty(Conn *c, const ProtoHeader *h) {
 }
 
 static int reply_registry_error(Conn *c, const ProtoHeader *h, int r, const char *name) {
-        if (r == -ENOMEM || r == 0)
+        if (r == -ENOMEM)
                 return reply_error(c, h, SHMB_STATUS_NO_MEMORY, LOG_WARNING, "daemon out of memory");
+        if (r < 0)
+                return reply_error(c, h, SHMB_STATUS_INTERNAL, LOG_ERR, "registry failure: %s", strerror(-r));
         if (r == REGISTRY_E_EXISTS)
                 return reply_error(c, h, SHMB_STATUS_EXISTS, LOG_DEBUG, "segment '%s' exists", name);
         if (r == REGISTRY_E_NOT_HELD)
@@ -174,6 +176,10 @@ static int handle_create(Conn *c, const ProtoRequest *req) {
         if (s) {
                 if (req->create.flags & PROTO_CREATE_EXCL)
                         return reply_error(c, h, SHMB_STATUS_EXISTS, LOG_DEBUG, "segment '%s' exists", name);
+                if (req->create.backend != PROTO_BACKEND_DEFAULT && req->create.backend != s->backend)
+                        return reply_error(c, h, SHMB_STATUS_EXISTS, LOG_DEBUG,
+                                           "segment '%s' exists with backend %s, not %s", name,
+                                           backend_name(s->backend), backend_name(req->create.backend));
                 if (req->create.size > s->size)
                         return reply_error(c, h, SHMB_STATUS_EXISTS, LOG_DEBUG,
                                            "segment '%s' exists with %llu bytes, fewer than the %llu asked for",

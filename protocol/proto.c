@@ -499,7 +499,7 @@ int proto_encode_hello(ProtoBuf *b, uint32_t req_id, uint16_t min_version, uint1
  * @mode:       permission bits (0..0777)
  * @lifetime:   PROTO_LIFETIME_*
  * @backend:    PROTO_BACKEND_*
- * @flags:      SHMB_CREATE_*
+ * @flags:      PROTO_CREATE_*
  *
  * Return: message length or -EMSGSIZE.
  */
@@ -521,7 +521,7 @@ int proto_encode_create(ProtoBuf *b, uint32_t req_id, const char *name, uint64_t
  * @b:          empty buffer
  * @req_id:     request id
  * @name:       segment name
- * @flags:      SHMB_OPEN_*
+ * @flags:      PROTO_OPEN_*
  *
  * Return: message length or -EMSGSIZE.
  */
