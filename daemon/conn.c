@@ -23,10 +23,14 @@ typedef struct OutMsg {
         uint8_t data[];
 } OutMsg;
 
+static bool conn_may_read(const Conn *c) {
+        return c->n_out < CONN_OUTQ_MAX && c->out_bytes < CONN_OUTQ_BYTES_MAX;
+}
+
 static void conn_update_events(Conn *c) {
         int events = 0;
 
-        if (c->n_out < CONN_OUTQ_MAX)
+        if (conn_may_read(c))
                 events |= EV_READ;
         if (c->n_out > 0)
                 events |= EV_WRITE;
@@ -78,8 +82,9 @@ static int conn_flush(Conn *c) {
                         break;
                 if (r < 0)
                         return r;
-                outmsg_free(o);
                 c->n_out--;
+                c->out_bytes -= o->len;
+                outmsg_free(o);
         }
         conn_update_events(c);
         return 0;
@@ -120,6 +125,7 @@ int conn_send(Conn *c, const void *buf, size_t len, int fd) {
         o->len = len;
         list_append(&c->outq, &o->link);
         c->n_out++;
+        c->out_bytes += len;
         conn_update_events(c);
         return 0;
 }
@@ -153,7 +159,7 @@ static int conn_read(Conn *c) {
                 uint8_t buf[CMSG_SPACE(sizeof(int) * 253)];
         } control;
 
-        for (int i = 0; i < CONN_BATCH_MAX && c->n_out < CONN_OUTQ_MAX; i++) {
+        for (int i = 0; i < CONN_BATCH_MAX && conn_may_read(c); i++) {
                 struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
                 struct msghdr msg = {
                         .msg_iov = &iov,

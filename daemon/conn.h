@@ -18,6 +18,7 @@
 typedef struct Manager Manager;
 
 #define CONN_OUTQ_MAX 64        /* queued replies before reading from the client pauses */
+#define CONN_OUTQ_BYTES_MAX 65536 /* or queued bytes: a non-reader pins at most ~2 messages' worth */
 #define CONN_BATCH_MAX 32       /* datagrams handled per wake-up, for fairness */
 #define CONN_GROUPS_MAX 256     /* supplementary groups remembered per peer */
 
@@ -32,6 +33,7 @@ typedef struct Conn {
         List link;                      /* manager->conns */
         List outq;                      /* OutMsg.link */
         size_t n_out;
+        size_t out_bytes;
         bool hello_done;
         uint64_t connected_usec;
 } Conn;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "daemon/backend.h"
@@ -162,6 +163,17 @@ static int parse_argv(int argc, char **argv) {
         return 1;
 }
 
+/* One fd per segment and per connection: take the hard limit as the soft one. */
+static void raise_fd_limit(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+                return;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                log_warning_errno(errno, "Failed to raise the file descriptor limit: %m, ignoring");
+}
+
 int main(int argc, char **argv) {
         Manager *m = NULL;
         int r;
@@ -173,6 +185,7 @@ int main(int argc, char **argv) {
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 
         (void)signal(SIGPIPE, SIG_IGN);
+        raise_fd_limit();
         r = manager_new(&m, &arg_cfg);
         if (r < 0) {
                 log_error_errno(r, "Failed to start: %m");
