@@ -96,8 +96,14 @@ static int connect_client(struct shmb_client **ret) {
         if (r < 0) {
                 const char *path = arg_socket ? arg_socket : getenv("SHMBROKER_SOCKET");
 
-                fprintf(stderr, "shmbrokerctl: cannot connect to shmbrokerd at %s: %s\n",
-                        path && *path ? path : "/run/shmbrokerd/shmbrokerd.sock", strerror(-r));
+                if (!path || !*path)
+                        path = "/run/shmbrokerd/shmbrokerd.sock";
+                if (r == -EDQUOT)
+                        fprintf(stderr, "shmbrokerctl: shmbrokerd at %s refused the connection: "
+                                        "its connection limit (per user or in all) is reached\n", path);
+                else
+                        fprintf(stderr, "shmbrokerctl: cannot connect to shmbrokerd at %s: %s\n", path,
+                                strerror(-r));
                 return EXIT_NOCONN;
         }
         return EXIT_OK;

@@ -53,6 +53,7 @@ void manager_config_defaults(ManagerConfig *cfg) {
                             (1u << PROTO_BACKEND_SYSV) | (1u << PROTO_BACKEND_FILE),
                 .max_segment_size = ram,
                 .max_connections = 16384,
+                .max_connections_per_user = 1024,
                 .default_backend = PROTO_BACKEND_MEMFD,
                 .limits = {
                         .max_segments = 1000000,
@@ -117,18 +118,12 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
                         }
                         return;
                 }
-                if (m->n_conns >= m->cfg.max_connections) {
-                        log_notice("Connection limit (%llu) reached, refusing a client",
-                                   (unsigned long long)m->cfg.max_connections);
-                        safe_close(fd);
-                        continue;
-                }
                 r = conn_new(m, fd, &c);
-                if (r < 0) {
+                if (r < 0)
                         /* The peer may be gone already: routine, not an error. */
                         log_debug_errno(r, "Failed to set up a connection: %m, ignoring");
+                if (r != 0)
                         safe_close(fd);
-                }
         }
 }
 
@@ -167,6 +162,8 @@ int manager_new(Manager **ret, const ManagerConfig *cfg) {
         m->listen_fd = -1;
         m->lock_fd = -1;
         list_init(&m->conns);
+        m->conn_limits.max_total = cfg->max_connections;
+        m->conn_limits.max_per_user = cfg->max_connections_per_user;
         m->started_usec = now_usec();
         m->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
         if (!m->loop) {
@@ -320,6 +317,7 @@ Manager *manager_free(Manager *m) {
                 conn_free(list_entry(l, Conn, link));
         m->stopping = true;
         m->registry = registry_free(m->registry);
+        conn_limits_deinit(&m->conn_limits);
         safe_close(m->lock_fd);
         if (m->listen_fd >= 0) {
                 ev_io_stop(m->loop, &m->listen_io);

@@ -39,6 +39,7 @@ typedef struct Fixture {
         struct shmb_segment *seg;
         uint8_t *map;
         int base_fds;
+        int conn_fds;           /* daemon fds per connection: the socket, and its pidfd where the kernel has one */
 } Fixture;
 
 static uint8_t buf[SHMB_MSG_MAX + 8192];
@@ -92,6 +93,18 @@ static void fixture_start(Fixture *f) {
         f->map = p;
         memset(f->map, HEALTHY_BYTE, HEALTHY_SIZE);
         f->base_fds = test_count_fds(f->d.pid);
+        /* The healthy connection costs the same as any other: measure it off the baseline. */
+        {
+                int fd = test_raw_connect(&f->d), n;
+
+                test_raw_hello(fd);
+                n = test_count_fds(f->d.pid);
+                close(fd);
+                f->conn_fds = n - f->base_fds;
+                ck_assert_msg(f->conn_fds == 1 || f->conn_fds == 2, "a connection costs the daemon %d fds",
+                              f->conn_fds);
+                ck_assert_int_eq(wait_fd_count(f, f->base_fds), f->base_fds);
+        }
 }
 
 static void assert_daemon_alive(Fixture *f) {
@@ -578,8 +591,8 @@ START_TEST(test_fd_on_request) {
                 expect_reply(fd1, SHMB_MSG_HELLO, SHMB_STATUS_PROTOCOL, i, "HELLO with an fd");
         }
         n = test_count_fds(f.d.pid);
-        ck_assert_msg(n == f.base_fds + 1, "daemon has %d fds after 250 HELLOs with an fd, expected %d", n,
-                      f.base_fds + 1);
+        ck_assert_msg(n == f.base_fds + f.conn_fds, "daemon has %d fds after 250 HELLOs with an fd, expected %d",
+                      n, f.base_fds + f.conn_fds);
         proto_buf_init(&b, buf, sizeof(buf));
         len = proto_encode_name_request(&b, SHMB_MSG_STAT, 999, HEALTHY_NAME);
         test_raw_send(fd1, buf, (size_t)len, -1);
@@ -600,8 +613,8 @@ START_TEST(test_fd_on_request) {
                 close(null);
         }
         n = test_count_fds(f.d.pid);
-        ck_assert_msg(n == f.base_fds + 2, "daemon has %d fds after 500 requests with an fd, expected %d", n,
-                      f.base_fds + 2);
+        ck_assert_msg(n == f.base_fds + 2 * f.conn_fds, "daemon has %d fds after 500 requests with an fd, "
+                      "expected %d", n, f.base_fds + 2 * f.conn_fds);
         ck_assert_msg(shmb_stat(f.c, "with-fd", &st) == -ENOENT, "a CREATE that carried an fd created a segment");
         expect_usable(fd2, 2000, "after CREATEs with fds");
         close(fd1);
@@ -657,7 +670,7 @@ START_TEST(test_many_fds_in_one_message) {
                 /* PROTOCOL.md 5.1: all of them fit the daemon's control buffer, so a PROTOCOL reply. */
                 expect_reply(fd, SHMB_MSG_CREATE, SHMB_STATUS_PROTOCOL, 300, what);
                 nfds = test_count_fds(f.d.pid);
-                ck_assert_msg(nfds == f.base_fds + 1,
+                ck_assert_msg(nfds == f.base_fds + f.conn_fds,
                               "%s: daemon has %d fds with the connection still open, expected %d", what, nfds,
                               f.base_fds + 1);
                 close(fd);
@@ -683,7 +696,7 @@ START_TEST(test_fds_beyond_daemon_limit_disconnect) {
         /* Leave the daemon room for 50 more fds: the kernel installs 50 of 200 and sets MSG_CTRUNC. */
         ck_assert_int_eq(prlimit(f.d.pid, RLIMIT_NOFILE, NULL, &old), 0);
         low = old;
-        low.rlim_cur = (rlim_t)f.base_fds + 1 + 50;
+        low.rlim_cur = (rlim_t)f.base_fds + f.conn_fds + 50;
         ck_assert_int_eq(prlimit(f.d.pid, RLIMIT_NOFILE, &low, NULL), 0);
 
         proto_buf_init(&b, buf, sizeof(buf));
@@ -881,13 +894,13 @@ START_TEST(test_abrupt_disconnect_with_queued_replies) {
                 }
                 ck_assert_msg(errno == EAGAIN, "send of OPEN #%u: %m", sent + 1);
                 n = test_count_fds(f.d.pid);
-                if (n > f.base_fds + 1 && quiet >= 10)
+                if (n > f.base_fds + f.conn_fds && quiet >= 10)
                         break;
                 if (poll(&p, 1, 20) == 0)
                         quiet++;
         }
         fprintf(stderr, "test_abrupt: %u OPENs sent unread, daemon fds %d (baseline %d)\n", sent, n, f.base_fds);
-        ck_assert_msg(n > f.base_fds + 1, "daemon never queued replies for %u unread OPENs (%d fds)", sent, n);
+        ck_assert_msg(n > f.base_fds + f.conn_fds, "daemon never queued replies for %u unread OPENs (%d fds)", sent, n);
         close(fd);
         fixture_finish(&f, "a client vanished with queued replies");
 }
