@@ -189,11 +189,13 @@ static int file_create(Segment *s) {
                 return -errno;
         s->obj.fd = fd; /* from here on destroy() removes the file */
         r = backend_reserve(fd, s->size);
-        if (r == -EOPNOTSUPP)
+        if (r >= 0)
+                s->flags |= PROTO_SEG_RESERVED;
+        else if (r == -EOPNOTSUPP)
+                /* A file system without fallocate: a sparse file, and a full disk shows later. */
                 r = ftruncate(fd, (off_t)s->size) < 0 ? -errno : 0;
         if (r < 0)
                 return r;
-        s->flags |= PROTO_SEG_RESERVED;
         return meta_write(s);
 }
 
