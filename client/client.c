@@ -53,7 +53,7 @@ static void close_fds(struct msghdr *msg, int *keep) {
 
 /* Whether @rep answers @req, or is the daemon's refusal of the whole connection (req_id 0, error). */
 static bool reply_matches(const ProtoHeader *req, const ProtoHeader *rep) {
-        if (rep->req_id == 0 && rep->status != SHMB_STATUS_OK)
+        if (rep->req_id == 0 && rep->type == (SHMB_MSG_HELLO | SHMB_MSG_REPLY) && rep->status != SHMB_STATUS_OK)
                 return true;
         return rep->type == (req->type | SHMB_MSG_REPLY) && rep->req_id == req->req_id;
 }

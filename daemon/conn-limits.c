@@ -37,14 +37,15 @@ static UserConns *user_find(ConnLimits *l, uid_t uid) {
 int conn_limits_admit(ConnLimits *l, uid_t uid, char *why, size_t why_len) {
         UserConns *u = user_find(l, uid);
 
-        if (l->max_total && l->total >= l->max_total) {
-                snprintf(why, why_len, "the daemon's limit of %llu connections is reached",
-                         (unsigned long long)l->max_total);
+        /* Root is trusted (it could kill the daemon anyway) and must always get in. */
+        if (uid != 0 && l->max_total && l->total >= l->max_total) {
+                snprintf(why, why_len, "the daemon's limit of %llu connection%s is reached",
+                         (unsigned long long)l->max_total, l->max_total == 1 ? "" : "s");
                 return CONN_LIMITS_REFUSED;
         }
         if (uid != 0 && l->max_per_user && u && u->n >= l->max_per_user) {
-                snprintf(why, why_len, "uid %u already has %llu connections, the limit per user",
-                         (unsigned)uid, (unsigned long long)u->n);
+                snprintf(why, why_len, "uid %u already has %llu connection%s, the limit per user",
+                         (unsigned)uid, (unsigned long long)u->n, u->n == 1 ? "" : "s");
                 return CONN_LIMITS_REFUSED;
         }
         if (!u) {
@@ -77,19 +78,6 @@ void conn_limits_release(ConnLimits *l, uid_t uid) {
                 hmap_remove(&l->users, &u->node);
                 free(u);
         }
-}
-
-/**
- * conn_limits_user() - connections @uid has now
- * @l:          limits
- * @uid:        user
- *
- * Return: the count.
- */
-uint64_t conn_limits_user(ConnLimits *l, uid_t uid) {
-        UserConns *u = user_find(l, uid);
-
-        return u ? u->n : 0;
 }
 
 /**

@@ -14,7 +14,7 @@
 typedef struct ConnLimits {
         HMap users;                     /* UserConns by uid */
         uint64_t total;
-        uint64_t max_total;             /* 0: no limit */
+        uint64_t max_total;             /* 0: no limit; root is exempt */
         uint64_t max_per_user;          /* 0: no limit; root is exempt */
 } ConnLimits;
 
@@ -22,5 +22,4 @@ typedef struct ConnLimits {
 
 int conn_limits_admit(ConnLimits *l, uid_t uid, char *why, size_t why_len);
 void conn_limits_release(ConnLimits *l, uid_t uid);
-uint64_t conn_limits_user(ConnLimits *l, uid_t uid);
 void conn_limits_deinit(ConnLimits *l);

@@ -30,9 +30,9 @@ static const struct {
         { "max-bytes", &arg_cfg.limits.max_bytes, true, "bytes of segments in all (default: 4x memory)" },
         { "max-segments-per-user", &arg_cfg.limits.max_segments_per_user, false, "segments one uid may own" },
         { "max-bytes-per-user", &arg_cfg.limits.max_bytes_per_user, true, "bytes one uid may own (default: 2x memory)" },
-        { "max-connections", &arg_cfg.max_connections, false, "connections in all" },
+        { "max-connections", &arg_cfg.max_connections, false, "connections in all, root exempt" },
         { "max-connections-per-user", &arg_cfg.max_connections_per_user, false,
-          "connections of one uid (root exempt)" },
+          "connections of one uid, root exempt" },
         { "max-holds-per-connection", &arg_cfg.limits.max_holds_per_conn, false, "segments one connection may hold" },
 };
 
