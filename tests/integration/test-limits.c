@@ -95,50 +95,68 @@ START_TEST(test_connections_per_user) {
 }
 END_TEST
 
-START_TEST(test_connections_total) {
-        const char *args[] = { "--max-connections", "3", NULL };
-        struct shmb_client *c[3], *extra;
+/* Child as nobody: the daemon holds 3 connections in all; a 4th is refused, on the wire too. */
+static int nobody_total_refused(void *userdata) {
+        const TestDaemon *d = userdata;
+        struct shmb_client *extra = NULL;
         uint8_t buf[SHMB_MSG_MAX];
-        ProtoHeader h;
         char text[SHMB_ERROR_TEXT_MAX + 1];
-        TestDaemon d;
+        ProtoHeader h;
         ssize_t n;
         int r, fd;
 
+        r = shmb_client_new(&extra, d->socket);
+        if (r != -EDQUOT || extra)
+                return 10;
+        /* On the wire: one error reply, req_id 0, status QUOTA, with the reason; then EOF. */
+        fd = raw_connect_path(d->socket);
+        if (fd < 0)
+                return 11;
+        n = test_raw_recv(fd, buf, sizeof(buf), NULL);
+        if (n <= 0 || proto_decode_header(buf, (size_t)n, &h) != 0)
+                return 12;
+        if (h.type != (SHMB_MSG_HELLO | SHMB_MSG_REPLY) || h.req_id != 0 || h.status != SHMB_STATUS_QUOTA)
+                return 13;
+        if (proto_decode_error_text(buf, (size_t)n, text, sizeof(text)) < 0 ||
+            !strstr(text, "limit of 3 connections"))
+                return 14;
+        if (test_raw_recv(fd, buf, sizeof(buf), NULL) != 0)
+                return 15;
+        close(fd);
+        return 0;
+}
+
+START_TEST(test_connections_total) {
+        const char *args[] = { "--max-connections", "3", NULL };
+        struct shmb_client *c[3], *root, *later = NULL;
+        TestDaemon d;
+        int r;
+
         test_daemon_start(&d, args);
+        test_daemon_share(&d);
         for (int i = 0; i < 3; i++) {
                 c[i] = try_client(&d, &r);
                 ck_assert_msg(r == 0, "connection %d of 3 refused: %s", i, strerror(-r));
         }
-        extra = try_client(&d, &r);
-        ck_assert_msg(r == -EDQUOT && !extra, "expected the 4th connection refused with -EDQUOT, got %s",
-                      strerror(-r));
-
-        /* On the wire: one error reply, req_id 0, status QUOTA, with the reason; then EOF. */
-        fd = raw_connect_path(d.socket);
-        ck_assert_int_ge(fd, 0);
-        n = test_raw_recv(fd, buf, sizeof(buf), NULL);
-        ck_assert_int_gt(n, 0);
-        ck_assert_int_eq(proto_decode_header(buf, (size_t)n, &h), 0);
-        ck_assert_uint_eq(h.type, SHMB_MSG_HELLO | SHMB_MSG_REPLY);
-        ck_assert_uint_eq(h.req_id, 0);
-        ck_assert_uint_eq(h.status, SHMB_STATUS_QUOTA);
-        ck_assert_int_eq(proto_decode_error_text(buf, (size_t)n, text, sizeof(text)), 0);
-        ck_assert_msg(strstr(text, "limit of 3 connections"), "unexpected refusal text '%s'", text);
-        ck_assert_int_eq(test_raw_recv(fd, buf, sizeof(buf), NULL), 0);
-        close(fd);
+        r = test_run_as(NOBODY, NOBODY, nobody_total_refused, &d);
+        ck_assert_msg(r == 0, "nobody: expected a 4th connection refused with -EDQUOT and a QUOTA error reply "
+                              "with req_id 0 and the reason, then EOF (child step %d failed)", r);
+        /* Root is exempt, so that an administrator can always connect. */
+        root = try_client(&d, &r);
+        ck_assert_msg(r == 0, "root refused at the total limit: %s", strerror(-r));
+        shmb_client_free(root);
 
         shmb_client_free(c[0]);
+        shmb_client_free(c[1]);
+        shmb_client_free(c[2]);
         for (int i = 0; i < 500; i++) {
-                extra = try_client(&d, &r);
+                later = try_client(&d, &r);
                 if (r == 0)
                         break;
                 test_sleep_ms(10);
         }
-        ck_assert_msg(r == 0, "a connection after one closed was still refused: %s", strerror(-r));
-        shmb_client_free(extra);
-        shmb_client_free(c[1]);
-        shmb_client_free(c[2]);
+        ck_assert_msg(r == 0, "a connection after others closed was still refused: %s", strerror(-r));
+        shmb_client_free(later);
         test_daemon_stop(&d);
 }
 END_TEST
