@@ -9,10 +9,12 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "daemon/admin.h"
 #include "daemon/conn.h"
 #include "daemon/dispatch.h"
 #include "daemon/log.h"
 #include "daemon/manager.h"
+#include "daemon/procinfo.h"
 #include "protocol/shmb-proto.h"
 #include "util/cleanup.h"
 
@@ -99,6 +101,7 @@ int conn_send(Conn *c, const void *buf, size_t len, int fd) {
         OutMsg *o;
         int r;
 
+        stats_count_reply(&c->manager->stats, buf, len);
         if (c->n_out == 0) {
                 r = send_one(c->fd, buf, len, fd);
                 if (r != -EAGAIN)
@@ -180,7 +183,8 @@ static int conn_read(Conn *c) {
                 if ((size_t)n > sizeof(buf))
                         return log_notice_errno(EMSGSIZE, "Client pid=%d uid=%u: %zd-byte datagram exceeds %d, disconnecting",
                                                 (int)c->pid, (unsigned)c->creds.uid, n, SHMB_MSG_MAX);
-                r = dispatch_request(c, buf, (size_t)n, n_fds);
+                r = c->is_admin ? admin_dispatch(c, buf, (size_t)n, n_fds)
+                                : dispatch_request(c, buf, (size_t)n, n_fds);
                 if (r < 0)
                         return r;
         }
@@ -259,6 +263,15 @@ int conn_new(Manager *m, int fd, Conn **ret) {
         clock_gettime(CLOCK_REALTIME, &ts);
         c->connected_usec = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
         c->id = ++m->last_conn_id;
+        c->holds.owner_id = c->id;
+        procinfo_read_comm(c->pid, c->comm, sizeof(c->comm));
+        r = hmap_insert(&m->conns_by_id, &c->id_node, hash_u64(c->id));
+        if (r < 0) {
+                free((gid_t *)c->creds.groups);
+                free(c);
+                return r;
+        }
+        m->stats.connections_total++;
         ev_io_init(&c->io, conn_io_cb, fd, EV_READ);
         ev_io_start(m->loop, &c->io);
         list_append(&m->conns, &c->link);
@@ -281,6 +294,9 @@ Conn *conn_free(Conn *c) {
         list_for_each_safe(l, &c->outq)
                 outmsg_free(list_entry(l, OutMsg, link));
         list_unlink(&c->link);
+        hmap_remove(&c->manager->conns_by_id, &c->id_node);
+        if (c->is_admin)
+                c->manager->admin.n_conns--;
         c->manager->n_conns--;
         manager_conn_closed(c->manager);
         safe_close(c->fd);

@@ -9,7 +9,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "daemon/admin.h"
 #include "daemon/registry.h"
+#include "daemon/stats.h"
+#include "util/hashmap.h"
 #include "util/list.h"
 
 #define SHMB_STATE_DIR_DEFAULT "/var/lib/shmbrokerd"
@@ -22,6 +25,9 @@ typedef struct ManagerConfig {
         uint64_t max_connections;
         uint8_t default_backend;
         RegistryLimits limits;
+        const char *admin_socket_path;  /* NULL: no admin socket */
+        const char *admin_group_name;   /* for messages; NULL: no admin group */
+        gid_t admin_gid;                /* valid if admin_group_name is set */
 } ManagerConfig;
 
 typedef struct Manager {
@@ -40,6 +46,9 @@ typedef struct Manager {
         uint64_t n_conns;
         uint64_t last_conn_id;
         uint64_t started_usec;
+        AdminListener admin;
+        Stats stats;
+        HMap conns_by_id;               /* Conn.id_node */
 } Manager;
 
 void manager_config_defaults(ManagerConfig *cfg);
@@ -50,3 +59,4 @@ int manager_start_backends(Manager *m);
 int manager_run(Manager *m);
 void manager_conn_closed(Manager *m);
 uint64_t now_usec(void);
+int manager_socket_path_clear(const char *path);
