@@ -426,6 +426,7 @@ int registry_create(Registry *r, const SegmentParams *p, HoldSet *creator, Segme
                 segment_free(r, s);
                 return q;
         }
+        s->last_opened_usec = s->created_usec;  /* creating is the first open */
         *ret = s;
         return 0;
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "client/shmbroker-admin.h"
 #include "client/shmbroker.h"
 
 typedef struct TestDaemon {
@@ -18,9 +19,11 @@ typedef struct TestDaemon {
         char dir[256];          /* temporary directory, removed by test_daemon_stop() */
         char socket[300];       /* dir + "/shmbrokerd.sock" */
         char state_dir[300];    /* dir + "/state" */
+        char admin_socket[300]; /* dir + "/admin.sock" */
 } TestDaemon;
 
-/* Start with "--socket PATH --state-dir DIR --log-level debug" plus @extra_args (NULL-terminated, may be NULL). */
+/* Start with "--socket PATH --admin-socket PATH --state-dir DIR --log-level debug" plus @extra_args
+ * (NULL-terminated, may be NULL). */
 void test_daemon_start(TestDaemon *d, const char *const *extra_args);
 /* SIGTERM, wait, assert a clean exit (status 0); remove the directory. */
 void test_daemon_stop(TestDaemon *d);
@@ -33,6 +36,10 @@ int test_count_fds(pid_t pid);
 struct shmb_client *test_client(const TestDaemon *d);
 /* A raw SOCK_SEQPACKET socket connected to @d, no HELLO sent. */
 int test_raw_connect(const TestDaemon *d);
+/* The same, to @d's admin socket. */
+int test_raw_connect_admin(const TestDaemon *d);
+/* An admin handle connected to @d's admin socket (asserts success). */
+struct shmb_admin *test_admin(const TestDaemon *d);
 /* Send HELLO on a raw socket and check the reply. */
 void test_raw_hello(int fd);
 /* Send @len bytes as one datagram, with @pass_fd attached if >= 0. */
