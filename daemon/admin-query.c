@@ -94,15 +94,21 @@ int admin_handle_list_segments(Conn *c, const ProtoAdminRequest *req) {
         return admin_reply_finish(c, &b);
 }
 
-/* The first hold on @s by a connection with an id above @after (holds are in id order). */
-static List *first_hold_after(Manager *m, Segment *s, uint64_t after, unsigned *scanned) {
+/*
+ * The first hold on @s by a connection with an id above @after (holds are in
+ * id order). O(1) while the cursor's connection still holds @s; else a walk
+ * bounded by the number of holders, itself bounded by the connection limit.
+ * Skipped holds do not count against the scan cap: a page must always make
+ * progress past its cursor.
+ */
+static List *first_hold_after(Manager *m, Segment *s, uint64_t after) {
         Conn *k = after ? conn_by_id(m, after) : NULL;
         Hold *h = k ? registry_find_hold(m->registry, &k->holds, s->id) : NULL;
         List *pos;
 
         if (h)
                 return h->seg_link.next;
-        for (pos = s->holds.next; pos != &s->holds; pos = pos->next, (*scanned)++)
+        for (pos = s->holds.next; pos != &s->holds; pos = pos->next)
                 if (list_entry(pos, Hold, seg_link)->set->owner_id > after)
                         break;
         return pos;
@@ -134,7 +140,7 @@ int admin_handle_show(Conn *c, const ProtoAdminRequest *req) {
         at = proto_admin_put_page(&b, req->hdr.type, req->hdr.req_id);
         segment_fill(&a, s);
         proto_admin_put_segment(&b, &a);
-        for (List *pos = first_hold_after(m, s, req->show.after_id, &scanned); pos != &s->holds;
+        for (List *pos = first_hold_after(m, s, req->show.after_id); pos != &s->holds;
              pos = pos->next) {
                 Hold *h = list_entry(pos, Hold, seg_link);
                 Conn *k = container_of(h->set, Conn, holds);
@@ -167,14 +173,14 @@ int admin_handle_show(Conn *c, const ProtoAdminRequest *req) {
         return admin_reply_finish(c, &b);
 }
 
-/* The first connection with an id above @after (m->conns is in id order). */
-static List *first_conn_after(Manager *m, uint64_t after, unsigned *scanned) {
+/* The first connection with an id above @after (m->conns is in id order); as first_hold_after(). */
+static List *first_conn_after(Manager *m, uint64_t after) {
         Conn *k = after ? conn_by_id(m, after) : NULL;
         List *pos;
 
         if (k)
                 return k->link.next;
-        for (pos = m->conns.next; pos != &m->conns; pos = pos->next, (*scanned)++)
+        for (pos = m->conns.next; pos != &m->conns; pos = pos->next)
                 if (list_entry(pos, Conn, link)->id > after)
                         break;
         return pos;
@@ -197,7 +203,7 @@ int admin_handle_list_clients(Conn *c, const ProtoAdminRequest *req) {
 
         proto_buf_init(&b, out, sizeof(out));
         at = proto_admin_put_page(&b, req->hdr.type, req->hdr.req_id);
-        for (List *pos = first_conn_after(m, req->list.after_id, &scanned); pos != &m->conns; pos = pos->next) {
+        for (List *pos = first_conn_after(m, req->list.after_id); pos != &m->conns; pos = pos->next) {
                 Conn *k = list_entry(pos, Conn, link);
                 size_t before = b.len;
                 ProtoAdminClient rec;
