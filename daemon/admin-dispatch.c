@@ -151,8 +151,8 @@ static int admin_log_level(Conn *c, const ProtoAdminRequest *req) {
                 return admin_reply_error(c, &req->hdr, SHMB_STATUS_INVALID, LOG_DEBUG,
                                          "log level must be 0 (emerg) to 7 (debug), not %u", level);
         } else if (level != old) {
-                /* Said at the more verbose of the two levels, so it shows in both logs. */
-                log_full_errno(level > old ? (int)level : (int)old, 0,
+                /* Said at notice, or lower if either level would hide that: the change is always logged. */
+                log_full_errno((int)MIN(MIN(old, level), (uint32_t)LOG_NOTICE), 0,
                                "Admin pid=%d uid=%u changed the log level from %s to %s", (int)c->pid,
                                (unsigned)c->creds.uid, log_level_to_string((int)old),
                                log_level_to_string((int)level));
