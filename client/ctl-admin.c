@@ -28,7 +28,7 @@ static int admin_fail(struct shmb_admin *a, int r, const char *what) {
 
 static int cmd_ls_all(struct shmb_admin *a, char **args, int n_args) {
         struct shmb_admin_segment *v;
-        struct json_object *arr;
+        CtlJsonArray arr;
         size_t n;
         int r;
 
@@ -36,11 +36,11 @@ static int cmd_ls_all(struct shmb_admin *a, char **args, int n_args) {
         if (r < 0)
                 return admin_fail(a, r, "cannot list segments");
         if (arg_json) {
-                arr = json_object_new_array_ext((int)n);
-                for (size_t i = 0; arr && i < n; i++)
-                        json_object_array_add(arr, ctl_json_admin_segment(&v[i]));
+                ctl_json_array_begin(&arr);
+                for (size_t i = 0; i < n; i++)
+                        ctl_json_array_add(&arr, ctl_json_admin_segment(&v[i]));
                 shmb_admin_segments_free(v);
-                return ctl_json_print(arr);
+                return ctl_json_array_end(&arr);
         }
         printf("%-24s %10s %-7s %6s %5s %-10s %7s %-19s %-19s %s\n", "NAME", "SIZE", "BACKEND", "OWNER", "MODE",
                "LIFETIME", "HOLDERS", "CREATED(UTC)", "LAST-OPENED(UTC)", "FLAGS");
@@ -157,12 +157,13 @@ static int cmd_clients(struct shmb_admin *a, char **args, int n_args) {
         if (r < 0)
                 return admin_fail(a, r, "cannot list connections");
         if (arg_json) {
-                struct json_object *arr = json_object_new_array_ext((int)n);
+                CtlJsonArray arr;
 
-                for (size_t i = 0; arr && i < n; i++)
-                        json_object_array_add(arr, json_client(&v[i]));
+                ctl_json_array_begin(&arr);
+                for (size_t i = 0; i < n; i++)
+                        ctl_json_array_add(&arr, json_client(&v[i]));
                 shmb_admin_clients_free(v);
-                return ctl_json_print(arr);
+                return ctl_json_array_end(&arr);
         }
         printf("%6s %-6s %8s %6s %-16s %6s %10s %s\n", "CONN", "KIND", "PID", "UID", "COMMAND", "HOLDS", "HELD",
                "CONNECTED(UTC)");

@@ -13,6 +13,8 @@
 
 #include "client/ctl.h"
 
+#define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
+
 /**
  * ctl_time() - "YYYY-MM-DD HH:MM:SS" in UTC, "-" for 0
  * @usec:       CLOCK_REALTIME microseconds
@@ -184,14 +186,58 @@ int ctl_json_print(struct json_object *o) {
                 fprintf(stderr, "shmbrokerctl: out of memory building JSON\n");
                 return EXIT_FAIL;
         }
-        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                      JSON_C_TO_STRING_NOSLASHESCAPE);
+        s = json_object_to_json_string_ext(o, JSON_FLAGS);
         if (!s || printf("%s\n", s) < 0 || fflush(stdout) != 0) {
                 fprintf(stderr, "shmbrokerctl: cannot write JSON output\n");
                 r = EXIT_FAIL;
         }
         json_object_put(o);
         return r;
+}
+
+/**
+ * ctl_json_array_begin() - start printing a JSON array
+ * @a:          state
+ */
+void ctl_json_array_begin(CtlJsonArray *a) {
+        *a = (CtlJsonArray){};
+        if (fputs("[", stdout) < 0)
+                a->failed = true;
+}
+
+/**
+ * ctl_json_array_add() - print one element (indented as json-c would) and free it
+ * @a:          state
+ * @o:          element, owned; NULL means json-c ran out of memory
+ */
+void ctl_json_array_add(CtlJsonArray *a, struct json_object *o) {
+        const char *s = o ? json_object_to_json_string_ext(o, JSON_FLAGS) : NULL;
+
+        if (!s) {
+                a->failed = true;
+                json_object_put(o);
+                return;
+        }
+        if (fputs(a->n++ ? ",\n  " : "\n  ", stdout) < 0)
+                a->failed = true;
+        for (; *s; s++)
+                if (putchar(*s) < 0 || (*s == '\n' && fputs("  ", stdout) < 0))
+                        a->failed = true;
+        json_object_put(o);
+}
+
+/**
+ * ctl_json_array_end() - finish the array
+ * @a:          state
+ *
+ * Return: EXIT_OK, or EXIT_FAIL if anything could not be built or written.
+ */
+int ctl_json_array_end(CtlJsonArray *a) {
+        if (fputs("\n]\n", stdout) < 0 || fflush(stdout) != 0)
+                a->failed = true;
+        if (a->failed)
+                fprintf(stderr, "shmbrokerctl: cannot build or write JSON output\n");
+        return a->failed ? EXIT_FAIL : EXIT_OK;
 }
 
 /**

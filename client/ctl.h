@@ -36,6 +36,17 @@ const char *ctl_printable(const char *s, char *buf, size_t len);
 const char *ctl_seg_flags(uint32_t flags, char *buf, size_t len);
 int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int ctl_json_print(struct json_object *o);
+
+/* A JSON array printed element by element (same text as ctl_json_print() of the whole array),
+ * so that listings of any length need memory for one element only. */
+typedef struct CtlJsonArray {
+        size_t n;
+        bool failed;
+} CtlJsonArray;
+
+void ctl_json_array_begin(CtlJsonArray *a);
+void ctl_json_array_add(CtlJsonArray *a, struct json_object *o);
+int ctl_json_array_end(CtlJsonArray *a);
 void ctl_json_add_u64(struct json_object *o, const char *key, uint64_t v);
 void ctl_json_add_str(struct json_object *o, const char *key, const char *s);
 void ctl_json_add_time(struct json_object *o, const char *key, uint64_t usec);

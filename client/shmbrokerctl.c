@@ -339,12 +339,13 @@ static int cmd_ls(struct shmb_client *c, char **args) {
         if (r < 0)
                 return fail(c, r, "cannot list", "segments");
         if (arg_json) {
-                struct json_object *arr = json_object_new_array_ext((int)n);
+                CtlJsonArray arr;
 
-                for (size_t i = 0; arr && i < n; i++)
-                        json_object_array_add(arr, ctl_json_stat(&v[i]));
+                ctl_json_array_begin(&arr);
+                for (size_t i = 0; i < n; i++)
+                        ctl_json_array_add(&arr, ctl_json_stat(&v[i]));
                 shmb_list_free(v);
-                return ctl_json_print(arr);
+                return ctl_json_array_end(&arr);
         }
         printf("%-24s %10s %-7s %8s %5s %-10s %7s\n", "NAME", "SIZE", "BACKEND", "OWNER", "MODE", "LIFETIME",
                "HOLDERS");
