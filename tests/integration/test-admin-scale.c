@@ -25,6 +25,12 @@
 #define CONNECTIONS 10000
 #define SHARED_HOLDERS 2000
 
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+        return x < y ? -1 : x > y;
+}
+
 static uint64_t mono_usec(void) {
         struct timespec ts;
 
@@ -118,7 +124,8 @@ static void lister(const TestDaemon *d, int stop_fd, int res_fd) {
 START_TEST(test_list_100k_segments_while_serving) {
         const char *args[] = { "--log-level", "info", NULL };
         int n_segments = BULK_SEGMENTS, stop[2], res[2], status, listings = 0, probes = 0;
-        uint64_t t0, max_probe = 0, min_list = UINT64_MAX, max_list = 0;
+        uint64_t t0, min_list = UINT64_MAX, max_list = 0, *lat = NULL;
+        size_t lat_cap = 0;
         struct shmb_client *c;
         long limit;
         TestDaemon d;
@@ -163,8 +170,12 @@ START_TEST(test_list_100k_segments_while_serving) {
                 ck_assert_int_eq(shmb_segment_release(s2), 0);
                 ck_assert_int_eq(shmb_segment_release(s), 0);
                 t = mono_usec() - t;
-                max_probe = t > max_probe ? t : max_probe;
-                probes++;
+                if ((size_t)probes >= lat_cap) {
+                        lat_cap = lat_cap * 2 + 64;
+                        lat = realloc(lat, lat_cap * sizeof(*lat));
+                        ck_assert_ptr_nonnull(lat);
+                }
+                lat[probes++] = t;
                 while (poll(&p, 1, 0) > 0) {
                         ListingResult r;
 
@@ -190,10 +201,12 @@ START_TEST(test_list_100k_segments_while_serving) {
         }
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
         ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "lister failed (0x%x)", status);
+        qsort(lat, (size_t)probes, sizeof(*lat), cmp_u64);
         printf("listing %d segments: %.3f-%.3f s (%d listings); meanwhile %d create+open+release rounds, "
-               "slowest %.2f ms\n",
+               "median %.2f ms, slowest %.2f ms\n",
                n_segments, (double)min_list / 1e6, (double)max_list / 1e6, listings, probes,
-               (double)max_probe / 1e3);
+               (double)lat[probes / 2] / 1e3, (double)lat[probes - 1] / 1e3);
+        free(lat);
         close(stop[0]);
         close(stop[1]);
         close(res[0]);
