@@ -16,16 +16,13 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "client/ctl.h"
 #include "client/shmbroker.h"
 #include "util/size.h"
 
-enum {
-        EXIT_OK = 0,
-        EXIT_FAIL = 1,      /* the daemon refused, or a system call failed */
-        EXIT_USAGE = 2,     /* bad command line */
-        EXIT_NOCONN = 3,    /* cannot reach the daemon */
-};
-
+bool arg_json;
+bool arg_all;
+const char *arg_admin_socket;
 static const char *arg_socket;
 static uint32_t arg_mode = 0600;
 static int arg_lifetime = SHMB_LIFETIME_PERSISTENT;
@@ -54,9 +51,23 @@ static void help(void) {
                "  rm NAME             remove a segment's name (holders keep the memory)\n"
                "  version             show the daemon's and this program's version\n"
                "\n"
+               "Admin commands (admin socket: root or the daemon's admin group):\n"
+               "  ls --all            every segment, with last-opened time\n"
+               "  show NAME           a segment and every process holding it\n"
+               "  clients             every connection: process, holds, bytes held\n"
+               "  stats               totals per backend, requests and errors per operation\n"
+               "  metrics             the statistics in the OpenMetrics (Prometheus) text format\n"
+               "  destroy NAME        end a segment now: remove the name, drop every hold\n"
+               "  kick PID            disconnect every connection of a process\n"
+               "  log-level [LEVEL]   show or change the daemon's log level\n"
+               "\n"
                "Options (before or after the command):\n"
                "  -s, --socket PATH   daemon socket (default $SHMBROKER_SOCKET, else\n"
                "                      /run/shmbrokerd/shmbrokerd.sock)\n"
+               "      --admin-socket PATH  admin socket (default $SHMBROKER_ADMIN_SOCKET,\n"
+               "                      else /run/shmbrokerd/admin.sock)\n"
+               "  -j, --json          print JSON (layouts in shmbrokerctl(1))\n"
+               "  -a, --all           ls: every segment, through the admin socket\n"
                "  -m, --mode MODE     create: octal permission bits (default 0600)\n"
                "  -l, --lifetime L    create: holders, creator or persistent (default persistent)\n"
                "  -b, --backend B     create: memfd, posix, sysv or file (default: the daemon's)\n"
@@ -69,7 +80,7 @@ static void help(void) {
                "      --version       show this program's version\n"
                "\n"
                "Exit status: 0 success, 1 refused or failed, 2 usage error,\n"
-               "3 cannot connect to the daemon.\n");
+               "3 cannot connect to the daemon, 4 admin access denied.\n");
 }
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...) {
@@ -122,6 +133,21 @@ static int cmd_create(struct shmb_client *c, char **args) {
         r = shmb_create(c, args[0], arg_size, &o, &s);
         if (r < 0)
                 return fail(c, r, "cannot create", args[0]);
+        if (arg_json) {
+                struct shmb_stat st;
+                struct json_object *j;
+
+                (void)shmb_segment_get_stat(s, &st);
+                j = ctl_json_stat(&st);
+                if (j)
+                        json_object_object_add(j, "created", json_object_new_boolean(st.flags & SHMB_SEG_CREATED));
+                r = shmb_segment_release(s);
+                if (r < 0) {
+                        json_object_put(j);
+                        return fail(c, r, "cannot release", args[0]);
+                }
+                return ctl_json_print(j);
+        }
         r = shmb_segment_release(s);
         if (r < 0)
                 return fail(c, r, "cannot release", args[0]);
@@ -179,6 +205,16 @@ static int cmd_write(struct shmb_client *c, char **args) {
                 }
         }
         shmb_segment_release(s);
+        if (ret == EXIT_OK && arg_json) {
+                struct json_object *j = json_object_new_object();
+
+                if (j) {
+                        ctl_json_add_str(j, "name", args[0]);
+                        ctl_json_add_u64(j, "offset", arg_offset);
+                        ctl_json_add_u64(j, "bytes_written", pos - arg_offset);
+                }
+                return ctl_json_print(j);
+        }
         return ret;
 }
 
@@ -255,6 +291,8 @@ static int cmd_stat(struct shmb_client *c, char **args) {
         r = shmb_stat(c, args[0], &st);
         if (r < 0)
                 return fail(c, r, "cannot stat", args[0]);
+        if (arg_json)
+                return ctl_json_print(ctl_json_stat(&st));
         printf("name:     %s\n"
                "id:       %llu\n"
                "size:     %llu (%s)\n"
@@ -277,12 +315,23 @@ static int cmd_stat(struct shmb_client *c, char **args) {
         return EXIT_OK;
 }
 
+/* {"name": NAME, "<what>": true} */
+static int json_name_status(const char *name, const char *what) {
+        struct json_object *j = json_object_new_object();
+
+        if (j) {
+                ctl_json_add_str(j, "name", name);
+                json_object_object_add(j, what, json_object_new_boolean(1));
+        }
+        return ctl_json_print(j);
+}
+
 static int cmd_sync(struct shmb_client *c, char **args) {
         int r = shmb_sync(c, args[0]);
 
         if (r < 0)
                 return fail(c, r, "cannot sync", args[0]);
-        return EXIT_OK;
+        return arg_json ? json_name_status(args[0], "synced") : EXIT_OK;
 }
 
 static int cmd_ls(struct shmb_client *c, char **args) {
@@ -293,6 +342,15 @@ static int cmd_ls(struct shmb_client *c, char **args) {
         r = shmb_list(c, &v, &n);
         if (r < 0)
                 return fail(c, r, "cannot list", "segments");
+        if (arg_json) {
+                CtlJsonArray arr;
+
+                ctl_json_array_begin(&arr);
+                for (size_t i = 0; i < n; i++)
+                        ctl_json_array_add(&arr, ctl_json_stat(&v[i]));
+                shmb_list_free(v);
+                return ctl_json_array_end(&arr);
+        }
         printf("%-24s %10s %-7s %8s %5s %-10s %7s\n", "NAME", "SIZE", "BACKEND", "OWNER", "MODE", "LIFETIME",
                "HOLDERS");
         for (size_t i = 0; i < n; i++) {
@@ -311,10 +369,19 @@ static int cmd_rm(struct shmb_client *c, char **args) {
 
         if (r < 0)
                 return fail(c, r, "cannot remove", args[0]);
-        return EXIT_OK;
+        return arg_json ? json_name_status(args[0], "removed") : EXIT_OK;
 }
 
 static int cmd_version(struct shmb_client *c, char **args) {
+        if (arg_json) {
+                struct json_object *j = json_object_new_object();
+
+                if (j) {
+                        ctl_json_add_str(j, "shmbrokerctl", PACKAGE_VERSION);
+                        ctl_json_add_str(j, "daemon", shmb_client_server_version(c));
+                }
+                return ctl_json_print(j);
+        }
         printf("shmbrokerctl %s\n%s\n", PACKAGE_VERSION, shmb_client_server_version(c));
         return EXIT_OK;
 }
@@ -344,23 +411,34 @@ static int parse_u64_opt(const char *opt, const char *s, uint64_t *ret) {
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_VERSION = 0x100, ARG_HUGE, ARG_RESERVE };
+        enum { ARG_VERSION = 0x100, ARG_HUGE, ARG_RESERVE, ARG_ADMIN_SOCKET };
         static const struct option options[] = {
                 { "socket", required_argument, NULL, 's' },  { "mode", required_argument, NULL, 'm' },
                 { "lifetime", required_argument, NULL, 'l' }, { "backend", required_argument, NULL, 'b' },
                 { "exclusive", no_argument, NULL, 'x' },      { "offset", required_argument, NULL, 'o' },
                 { "length", required_argument, NULL, 'n' },   { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION }, { "huge", no_argument, NULL, ARG_HUGE },
-                { "reserve", no_argument, NULL, ARG_RESERVE }, {},
+                { "reserve", no_argument, NULL, ARG_RESERVE }, { "json", no_argument, NULL, 'j' },
+                { "all", no_argument, NULL, 'a' },            { "admin-socket", required_argument, NULL, ARG_ADMIN_SOCKET },
+                {},
         };
         struct shmb_client *c = NULL;
         char *end;
         int opt, r;
 
-        while ((opt = getopt_long(argc, argv, "s:m:l:b:xo:n:h", options, NULL)) >= 0) {
+        while ((opt = getopt_long(argc, argv, "s:m:l:b:xo:n:hja", options, NULL)) >= 0) {
                 switch (opt) {
                 case 's':
                         arg_socket = optarg;
+                        break;
+                case ARG_ADMIN_SOCKET:
+                        arg_admin_socket = optarg;
+                        break;
+                case 'j':
+                        arg_json = true;
+                        break;
+                case 'a':
+                        arg_all = true;
                         break;
                 case 'm': {
                         unsigned long m;
@@ -413,6 +491,8 @@ int main(int argc, char **argv) {
         if (optind >= argc)
                 return usage_error("missing command");
         (void)signal(SIGPIPE, SIG_IGN);
+        if (ctl_admin_is_command(argv[optind]))
+                return ctl_admin_main(argv[optind], argc - optind - 1, argv + optind + 1);
         for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
                 if (strcmp(argv[optind], commands[i].name) != 0)
                         continue;

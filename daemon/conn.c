@@ -4,15 +4,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
+#include "daemon/admin.h"
 #include "daemon/conn.h"
 #include "daemon/dispatch.h"
 #include "daemon/log.h"
 #include "daemon/manager.h"
+#include "daemon/procinfo.h"
 #include "protocol/shmb-proto.h"
 #include "util/cleanup.h"
 
@@ -104,6 +107,7 @@ int conn_send(Conn *c, const void *buf, size_t len, int fd) {
         OutMsg *o;
         int r;
 
+        stats_count_reply(&c->manager->stats, buf, len);
         if (c->n_out == 0) {
                 r = send_one(c->fd, buf, len, fd);
                 if (r != -EAGAIN)
@@ -186,7 +190,8 @@ static int conn_read(Conn *c) {
                 if ((size_t)n > sizeof(buf))
                         return log_notice_errno(EMSGSIZE, "Client pid=%d uid=%u: %zd-byte datagram exceeds %d, disconnecting",
                                                 (int)c->pid, (unsigned)c->creds.uid, n, SHMB_MSG_MAX);
-                r = dispatch_request(c, buf, (size_t)n, n_fds);
+                r = c->is_admin ? admin_dispatch(c, buf, (size_t)n, n_fds)
+                                : dispatch_request(c, buf, (size_t)n, n_fds);
                 if (r < 0)
                         return r;
         }
@@ -236,11 +241,33 @@ static int conn_read_creds(Conn *c) {
                 c->creds.n_groups = len / sizeof(gid_t);
         }
         /* ERANGE (more groups than we keep) leaves only the primary group: a narrower grant. */
+        return 0;
+}
 
-        /* The pidfd pins the peer process itself: its pid number may be reused, the pidfd not. */
-        len = sizeof(c->pidfd);
-        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERPIDFD, &c->pidfd, &len) < 0)
-                c->pidfd = -1;
+/*
+ * SO_PEERCRED's pid is a number: if the peer exited before we accepted, the
+ * number may already name another process, whose /proc entries we would
+ * read. The peer's pidfd names the process itself; it is readable once that
+ * process has exited. So: read what we want about the pid, then check that
+ * the process it belongs to is still the peer. Kernels without
+ * SO_PEERPIDFD (before 6.5) leave the check to the pid alone.
+ */
+static int conn_read_procinfo(Conn *c) {
+        _cleanup_close_ int pidfd = -1;
+        socklen_t len = sizeof(pidfd);
+        struct pollfd p;
+
+        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0) {
+                if (errno == ESRCH)
+                        return -ESRCH;
+                pidfd = -1;
+        }
+        procinfo_read_comm(c->pid, c->comm, sizeof(c->comm));
+        if (pidfd < 0)
+                return 0;
+        p = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+        if (poll(&p, 1, 0) > 0)
+                return -ESRCH;
         return 0;
 }
 
@@ -279,34 +306,43 @@ int conn_new(Manager *m, int fd, Conn **ret) {
                 return -ENOMEM;
         c->manager = m;
         c->fd = fd;
-        c->pidfd = -1;
         list_init(&c->outq);
         list_init(&c->link);
         holdset_init(&c->holds);
         r = conn_read_creds(c);
-        if (r >= 0) {
-                r = conn_limits_admit(&m->conn_limits, c->creds.uid, why, sizeof(why));
-                if (r == CONN_LIMITS_REFUSED) {
-                        log_notice("Refusing pid=%d uid=%u: %s", (int)c->pid, (unsigned)c->creds.uid, why);
-                        conn_refuse(fd, why);
-                        r = CONN_E_REFUSED;
-                }
+        if (r >= 0)
+                r = conn_read_procinfo(c);
+        if (r < 0)
+                goto fail;
+        r = conn_limits_admit(&m->conn_limits, c->creds.uid, why, sizeof(why));
+        if (r == CONN_LIMITS_REFUSED) {
+                log_notice("Refusing pid=%d uid=%u: %s", (int)c->pid, (unsigned)c->creds.uid, why);
+                conn_refuse(fd, why);
+                r = CONN_E_REFUSED;
         }
-        if (r != 0) {
-                safe_close(c->pidfd);
-                free((gid_t *)c->creds.groups);
-                free(c);
-                return r;
-        }
+        if (r != 0)
+                goto fail;
         clock_gettime(CLOCK_REALTIME, &ts);
         c->connected_usec = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
         c->id = ++m->last_conn_id;
+        c->holds.owner_id = c->id;
+        r = hmap_insert(&m->conns_by_id, &c->id_node, hash_u64(c->id));
+        if (r < 0) {
+                conn_limits_release(&m->conn_limits, c->creds.uid);
+                goto fail;
+        }
+        m->stats.connections_total++;
         ev_io_init(&c->io, conn_io_cb, fd, EV_READ);
         ev_io_start(m->loop, &c->io);
         list_append(&m->conns, &c->link);
         m->n_conns++;
         *ret = c;
         return 0;
+
+fail:
+        free((gid_t *)c->creds.groups);
+        free(c);
+        return r;
 }
 
 /**
@@ -323,11 +359,13 @@ Conn *conn_free(Conn *c) {
         list_for_each_safe(l, &c->outq)
                 outmsg_free(list_entry(l, OutMsg, link));
         list_unlink(&c->link);
+        hmap_remove(&c->manager->conns_by_id, &c->id_node);
+        if (c->is_admin)
+                c->manager->admin.n_conns--;
         c->manager->n_conns--;
         conn_limits_release(&c->manager->conn_limits, c->creds.uid);
         manager_conn_closed(c->manager);
         safe_close(c->fd);
-        safe_close(c->pidfd);
         free((gid_t *)c->creds.groups);
         free(c);
         return NULL;

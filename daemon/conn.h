@@ -13,6 +13,8 @@
 
 #include "daemon/policy.h"
 #include "daemon/registry.h"
+#include "protocol/shmb-admin-proto.h"
+#include "util/hashmap.h"
 #include "util/list.h"
 
 typedef struct Manager Manager;
@@ -30,7 +32,6 @@ typedef struct Conn {
         int fd;
         uint64_t id;
         pid_t pid;
-        int pidfd;                      /* SO_PEERPIDFD where the kernel has it, else -1 */
         PeerCreds creds;                /* from SO_PEERCRED and SO_PEERGROUPS */
         HoldSet holds;
         List link;                      /* manager->conns */
@@ -39,6 +40,9 @@ typedef struct Conn {
         size_t out_bytes;
         bool hello_done;
         uint64_t connected_usec;
+        bool is_admin;                  /* accepted on the admin socket */
+        HNode id_node;                  /* manager->conns_by_id */
+        char comm[SHMB_COMM_MAX + 1];   /* /proc/PID/comm at accept, "?" if unknown */
 } Conn;
 
 int conn_new(Manager *m, int fd, Conn **ret);

@@ -15,6 +15,7 @@
 #include "daemon/log.h"
 #include "daemon/manager.h"
 #include "daemon/policy.h"
+#include "protocol/shmb-admin-proto.h"
 #include "protocol/shmb-proto.h"
 
 #define LIST_SCAN_MAX 8192      /* segments examined per LIST request */
@@ -399,6 +400,8 @@ int dispatch_request(Conn *c, const uint8_t *buf, size_t len, size_t n_fds) {
         if (n_fds > 0)
                 return reply_error(c, &req.hdr, SHMB_STATUS_PROTOCOL, LOG_NOTICE,
                                    "requests must not carry file descriptors (%zu closed)", n_fds);
+        if (s == SHMB_STATUS_UNSUPPORTED && proto_admin_type_is_admin(req.hdr.type))
+                why = "admin requests are served on the admin socket only";
         if (s != 0)
                 return reply_error(c, &req.hdr, s, LOG_DEBUG, "%s", why);
         if (!c->hello_done && req.hdr.type != SHMB_MSG_HELLO)

@@ -4,11 +4,13 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/un.h>
 
 #include "config.h"
 #include "daemon/backend.h"
@@ -17,6 +19,9 @@
 #include "util/size.h"
 
 static ManagerConfig arg_cfg;
+static bool arg_no_admin;
+static char arg_admin_default[sizeof(((struct sockaddr_un){}).sun_path) + 16];
+static char arg_admin_group[64];
 
 /* Numeric limits: option name, where it goes, whether it takes a size suffix. */
 static const struct {
@@ -42,11 +47,15 @@ static void help(void) {
                "Broker named shared-memory segments over a Unix socket.\n"
                "\n"
                "  -s, --socket PATH                  client socket (default %s)\n"
+               "      --admin-socket PATH            operators' socket (default: admin.sock beside the\n"
+               "                                     client socket, %s)\n"
+               "      --admin-group NAME|GID         this group may use the admin socket too (default: root only)\n"
+               "      --no-admin                     no admin socket\n"
                "      --state-dir DIR                posix/sysv/file bookkeeping, file segments (default %s)\n"
                "      --default-backend NAME         memfd (default), posix, sysv or file\n"
                "      --disable-backend NAME         refuse segments of this backend (repeatable)\n"
                "      --log-level LEVEL              err, warning, notice, info (default) or debug\n",
-               SHMB_SOCKET_PATH_DEFAULT, SHMB_STATE_DIR_DEFAULT);
+               SHMB_SOCKET_PATH_DEFAULT, SHMB_ADMIN_SOCKET_PATH_DEFAULT, SHMB_STATE_DIR_DEFAULT);
         for (size_t i = 0; i < ELEMENTSOF(limit_options); i++) {
                 char opt[64];
 
@@ -85,6 +94,58 @@ static int parse_limit(size_t i, const char *s) {
         return 0;
 }
 
+/* --admin-group: a group name, or a numeric gid (which need not have a name). */
+static int parse_admin_group(const char *s) {
+        struct group *gr = NULL;
+        char *end;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (!errno && end != s && !*end && s[0] != '-' && v < (gid_t)-1) {
+                arg_cfg.admin_gid = (gid_t)v;
+                gr = getgrgid(arg_cfg.admin_gid);
+                snprintf(arg_admin_group, sizeof(arg_admin_group), "%s", gr ? gr->gr_name : s);
+        } else {
+                gr = getgrnam(s);
+                if (!gr) {
+                        fprintf(stderr, "shmbrokerd: --admin-group: no group named '%s'\n", s);
+                        return -EINVAL;
+                }
+                arg_cfg.admin_gid = gr->gr_gid;
+                snprintf(arg_admin_group, sizeof(arg_admin_group), "%s", s);
+        }
+        arg_cfg.admin_group_name = arg_admin_group;
+        return 0;
+}
+
+/* The admin socket: --no-admin, --admin-socket, or admin.sock beside the client socket. */
+static int admin_config_finish(void) {
+        const char *slash;
+
+        if (arg_no_admin) {
+                arg_cfg.admin_socket_path = NULL;
+                return 0;
+        }
+        if (!arg_cfg.admin_socket_path) {
+                slash = strrchr(arg_cfg.socket_path, '/');
+                snprintf(arg_admin_default, sizeof(arg_admin_default), "%.*s/admin.sock",
+                         (int)(slash - arg_cfg.socket_path), arg_cfg.socket_path);
+                arg_cfg.admin_socket_path = arg_admin_default;
+        }
+        if (arg_cfg.admin_socket_path[0] != '/') {
+                fprintf(stderr, "shmbrokerd: --admin-socket needs an absolute path, got '%s'\n",
+                        arg_cfg.admin_socket_path);
+                return -EINVAL;
+        }
+        if (strcmp(arg_cfg.admin_socket_path, arg_cfg.socket_path) == 0) {
+                fprintf(stderr, "shmbrokerd: the admin socket and the client socket must differ ('%s')\n",
+                        arg_cfg.socket_path);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 static int parse_argv(int argc, char **argv) {
         enum {
                 ARG_LOG_LEVEL = 0x100,
@@ -92,10 +153,16 @@ static int parse_argv(int argc, char **argv) {
                 ARG_STATE_DIR,
                 ARG_DEFAULT_BACKEND,
                 ARG_DISABLE_BACKEND,
+                ARG_ADMIN_SOCKET,
+                ARG_ADMIN_GROUP,
+                ARG_NO_ADMIN,
                 ARG_LIMIT, /* ARG_LIMIT + i: limit_options[i] */
         };
         static const struct option fixed[] = {
                 { "socket", required_argument, NULL, 's' },
+                { "admin-socket", required_argument, NULL, ARG_ADMIN_SOCKET },
+                { "admin-group", required_argument, NULL, ARG_ADMIN_GROUP },
+                { "no-admin", no_argument, NULL, ARG_NO_ADMIN },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "default-backend", required_argument, NULL, ARG_DEFAULT_BACKEND },
@@ -118,6 +185,16 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 case ARG_STATE_DIR:
                         arg_cfg.state_dir = optarg;
+                        break;
+                case ARG_ADMIN_SOCKET:
+                        arg_cfg.admin_socket_path = optarg;
+                        break;
+                case ARG_ADMIN_GROUP:
+                        if (parse_admin_group(optarg) < 0)
+                                return -EINVAL;
+                        break;
+                case ARG_NO_ADMIN:
+                        arg_no_admin = true;
                         break;
                 case ARG_DEFAULT_BACKEND:
                 case ARG_DISABLE_BACKEND:
@@ -172,6 +249,8 @@ static int parse_argv(int argc, char **argv) {
                 fprintf(stderr, "shmbrokerd: --socket needs an absolute path, got '%s'\n", arg_cfg.socket_path);
                 return -EINVAL;
         }
+        if (admin_config_finish() < 0)
+                return -EINVAL;
         return 1;
 }
 
@@ -204,6 +283,8 @@ int main(int argc, char **argv) {
                 return EXIT_FAILURE;
         }
         r = manager_listen(m);
+        if (r >= 0)
+                r = admin_listen(m);
         if (r >= 0)
                 r = manager_start_backends(m);
         if (r >= 0) {

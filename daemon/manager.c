@@ -164,6 +164,8 @@ int manager_new(Manager **ret, const ManagerConfig *cfg) {
         list_init(&m->conns);
         m->conn_limits.max_total = cfg->max_connections;
         m->conn_limits.max_per_user = cfg->max_connections_per_user;
+        admin_listener_init(&m->admin);
+        stats_init(&m->stats);
         m->started_usec = now_usec();
         m->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
         if (!m->loop) {
@@ -178,6 +180,7 @@ int manager_new(Manager **ret, const ManagerConfig *cfg) {
                 return r;
         }
         registry_set_unlink_fn(m->registry, segment_unlinked_cb);
+        registry_set_clock(m->registry, now_usec);
         ev_timer_init(&m->accept_retry, accept_retry_cb, ACCEPT_RETRY_SEC, 0.);
         ev_signal_init(&m->sig_term, signal_cb, SIGTERM);
         ev_signal_init(&m->sig_int, signal_cb, SIGINT);
@@ -206,6 +209,19 @@ static int socket_path_clear(const char *path) {
         if (unlink(path) < 0 && errno != ENOENT)
                 return log_error_errno(errno, "Failed to remove stale socket '%s': %m", path);
         return 0;
+}
+
+/**
+ * manager_socket_path_clear() - make a socket path free for bind()
+ * @path:       socket path
+ *
+ * Refuses if a daemon answers there or the path is not a socket; removes a
+ * stale socket.
+ *
+ * Return: 0 or negative errno (logged).
+ */
+int manager_socket_path_clear(const char *path) {
+        return socket_path_clear(path);
 }
 
 /**
@@ -315,6 +331,8 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         list_for_each_safe(l, &m->conns)
                 conn_free(list_entry(l, Conn, link));
+        admin_close(m);
+        hmap_deinit(&m->conns_by_id);
         m->stopping = true;
         m->registry = registry_free(m->registry);
         conn_limits_deinit(&m->conn_limits);

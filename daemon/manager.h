@@ -10,7 +10,10 @@
 #include <stdint.h>
 
 #include "daemon/conn-limits.h"
+#include "daemon/admin.h"
 #include "daemon/registry.h"
+#include "daemon/stats.h"
+#include "util/hashmap.h"
 #include "util/list.h"
 
 #define SHMB_STATE_DIR_DEFAULT "/var/lib/shmbrokerd"
@@ -24,6 +27,9 @@ typedef struct ManagerConfig {
         uint64_t max_connections_per_user;
         uint8_t default_backend;
         RegistryLimits limits;
+        const char *admin_socket_path;  /* NULL: no admin socket */
+        const char *admin_group_name;   /* for messages; NULL: no admin group */
+        gid_t admin_gid;                /* valid if admin_group_name is set */
 } ManagerConfig;
 
 typedef struct Manager {
@@ -43,6 +49,9 @@ typedef struct Manager {
         ConnLimits conn_limits;
         uint64_t last_conn_id;
         uint64_t started_usec;
+        AdminListener admin;
+        Stats stats;
+        HMap conns_by_id;               /* Conn.id_node */
 } Manager;
 
 void manager_config_defaults(ManagerConfig *cfg);
@@ -53,3 +62,4 @@ int manager_start_backends(Manager *m);
 int manager_run(Manager *m);
 void manager_conn_closed(Manager *m);
 uint64_t now_usec(void);
+int manager_socket_path_clear(const char *path);

@@ -25,6 +25,7 @@ struct Registry {
         RegistryLimits limits;
         RegistryDestroyFn destroy;
         RegistryUnlinkFn unlinked;
+        RegistryClockFn clock;
         void *userdata;
         HMap by_name;
         HMap by_id;
@@ -34,6 +35,8 @@ struct Registry {
         uint64_t next_id;
         uint64_t n_segments;
         uint64_t n_bytes;
+        uint64_t backend_segments[_PROTO_BACKEND_MAX];
+        uint64_t backend_bytes[_PROTO_BACKEND_MAX];
 };
 
 static uint64_t hold_hash(const HoldSet *set, uint64_t id) {
@@ -116,6 +119,10 @@ static void segment_free(Registry *r, Segment *s) {
         }
         r->n_segments--;
         r->n_bytes -= s->size;
+        if (s->backend < _PROTO_BACKEND_MAX) {
+                r->backend_segments[s->backend]--;
+                r->backend_bytes[s->backend] -= s->size;
+        }
         free(s);
 }
 
@@ -131,6 +138,7 @@ static void hold_free(Registry *r, Hold *h) {
         list_unlink(&h->seg_link);
         list_unlink(&h->set_link);
         h->set->n_holds--;
+        h->set->bytes -= s->size;
         s->n_holders--;
         free(h);
         segment_maybe_free(r, s);
@@ -157,6 +165,7 @@ Registry *registry_free(Registry *r) {
                         list_unlink(&h->seg_link);
                         list_unlink(&h->set_link);
                         h->set->n_holds--;
+                        h->set->bytes -= s->size;
                         free(h);
                 }
                 s->n_holders = 0;
@@ -178,6 +187,8 @@ void holdset_init(HoldSet *set) {
         list_init(&set->holds);
         list_init(&set->created);
         set->n_holds = 0;
+        set->owner_id = 0;
+        set->bytes = 0;
 }
 
 /**
@@ -273,6 +284,16 @@ static int quota_check(Registry *r, uid_t uid, uint64_t size) {
         return 0;
 }
 
+/* Keep a segment's holds in ascending owner id, so that holders can be listed in pages. */
+static void hold_link_ordered(Segment *s, Hold *h) {
+        List *pos = s->holds.prev;
+
+        /* New holds mostly come from the newest connection: walk from the tail. */
+        while (pos != &s->holds && list_entry(pos, Hold, seg_link)->set->owner_id > h->set->owner_id)
+                pos = pos->prev;
+        list_insert_before(pos->next, &h->seg_link);
+}
+
 /**
  * registry_hold() - give @set a hold on @s (or count one more open)
  * @r:          registry
@@ -284,9 +305,11 @@ static int quota_check(Registry *r, uid_t uid, uint64_t size) {
  */
 int registry_hold(Registry *r, Segment *s, HoldSet *set, bool writable) {
         Hold *h = registry_find_hold(r, set, s->id);
+        uint64_t now = r->clock ? r->clock() : 0;
         int ret;
 
         if (h) {
+                s->last_opened_usec = now;
                 h->count++;
                 h->writable |= writable;
                 return 0;
@@ -305,9 +328,12 @@ int registry_hold(Registry *r, Segment *s, HoldSet *set, bool writable) {
         h->set = set;
         h->count = 1;
         h->writable = writable;
-        list_append(&s->holds, &h->seg_link);
+        h->since_usec = now;
+        s->last_opened_usec = now;
+        hold_link_ordered(s, h);
         list_append(&set->holds, &h->set_link);
         set->n_holds++;
+        set->bytes += s->size;
         s->n_holders++;
         return 0;
 }
@@ -382,6 +408,10 @@ int registry_create(Registry *r, const SegmentParams *p, HoldSet *creator, Segme
         u->bytes += s->size;
         r->n_segments++;
         r->n_bytes += s->size;
+        if (s->backend < _PROTO_BACKEND_MAX) {
+                r->backend_segments[s->backend]++;
+                r->backend_bytes[s->backend] += s->size;
+        }
         if (!creator) {
                 *ret = s;
                 return 0;
@@ -398,6 +428,7 @@ int registry_create(Registry *r, const SegmentParams *p, HoldSet *creator, Segme
                 segment_free(r, s);
                 return q;
         }
+        s->last_opened_usec = s->created_usec;  /* creating is the first open */
         *ret = s;
         return 0;
 
@@ -538,4 +569,69 @@ const char *registry_strerror(int code) {
         default:
                 return "unknown registry error";
         }
+}
+
+/**
+ * registry_set_clock() - source of hold and open times
+ * @r:          registry
+ * @fn:         returns the current time in microseconds; NULL: times stay 0
+ */
+void registry_set_clock(Registry *r, RegistryClockFn fn) {
+        r->clock = fn;
+}
+
+/**
+ * registry_destroy() - remove a segment's name and drop every hold on it
+ * @r:          registry
+ * @s:          segment; freed (through the destroy callback) before this returns
+ *
+ * The operator's "destroy": unlike registry_unlink(), holders lose their
+ * holds too, so the segment ends now. Memory that holders have mapped stays
+ * theirs; the daemon forgets the segment.
+ *
+ * Return: the number of connections that held it.
+ */
+uint64_t registry_destroy(Registry *r, Segment *s) {
+        uint64_t n = s->n_holders;
+
+        if (s->linked)
+                segment_unname(r, s);
+        if (s->n_holders == 0) {
+                segment_free(r, s);
+                return 0;
+        }
+        /* Freeing the last hold frees the segment and its list head: stop there. */
+        for (;;) {
+                Hold *h = list_entry(s->holds.next, Hold, seg_link);
+                bool last = h->seg_link.next == &s->holds;
+
+                hold_free(r, h);
+                if (last)
+                        break;
+        }
+        return n;
+}
+
+/**
+ * registry_backend_usage() - live segments and bytes of one backend
+ * @r:          registry
+ * @backend:    PROTO_BACKEND_*
+ * @ret_segments: segments (named or still held)
+ * @ret_bytes:  the sum of their sizes
+ */
+void registry_backend_usage(const Registry *r, uint8_t backend, uint64_t *ret_segments, uint64_t *ret_bytes) {
+        bool known = backend < _PROTO_BACKEND_MAX;
+
+        *ret_segments = known ? r->backend_segments[backend] : 0;
+        *ret_bytes = known ? r->backend_bytes[backend] : 0;
+}
+
+/**
+ * registry_hold_count() - holds of all connections together
+ * @r:          registry
+ *
+ * Return: the number of (connection, segment) holds.
+ */
+uint64_t registry_hold_count(const Registry *r) {
+        return hmap_size(&r->holds);
 }

@@ -42,6 +42,8 @@ typedef struct HoldSet {
         List holds;                     /* Hold.set_link */
         List created;                   /* Segment.creator_link (lifetime "creator") */
         uint64_t n_holds;
+        uint64_t owner_id;              /* the connection's id: orders Segment.holds */
+        uint64_t bytes;                 /* sum of the sizes of the segments held */
 } HoldSet;
 
 typedef struct Hold {
@@ -52,6 +54,7 @@ typedef struct Hold {
         List set_link;
         uint64_t count;                 /* opens not yet released */
         bool writable;
+        uint64_t since_usec;            /* when the hold began (registry clock) */
 } Hold;
 
 /* Backend state owned by the backend; the registry never looks inside. */
@@ -66,7 +69,7 @@ struct Segment {
         HNode name_node;
         HNode id_node;
         List id_link;                   /* registry->segments, ascending id */
-        List holds;                     /* Hold.seg_link */
+        List holds;                     /* Hold.seg_link, ascending HoldSet.owner_id */
         List creator_link;
         HoldSet *creator;               /* while lifetime "creator" and connected */
         uint64_t id;
@@ -80,6 +83,7 @@ struct Segment {
         bool linked;                    /* the name still refers to it */
         uint64_t n_holders;             /* distinct holding connections */
         uint64_t created_usec;
+        uint64_t last_opened_usec;      /* last create/open (registry clock), 0: never */
         SegmentObject obj;
         char name[SHMB_NAME_MAX + 1];
 };
@@ -98,6 +102,7 @@ typedef struct SegmentParams {
 
 typedef void (*RegistryDestroyFn)(Segment *s, void *userdata);
 typedef void (*RegistryUnlinkFn)(Segment *s, void *userdata);
+typedef uint64_t (*RegistryClockFn)(void);
 
 int registry_new(Registry **ret, const RegistryLimits *limits, RegistryDestroyFn destroy, void *userdata);
 Registry *registry_free(Registry *r);
@@ -121,3 +126,9 @@ uint64_t registry_count(const Registry *r);
 uint64_t registry_bytes(const Registry *r);
 void registry_user_usage(Registry *r, uid_t uid, uint64_t *ret_segments, uint64_t *ret_bytes);
 const char *registry_strerror(int code);
+
+/* Operator view (admin socket). */
+void registry_set_clock(Registry *r, RegistryClockFn fn);
+uint64_t registry_destroy(Registry *r, Segment *s);
+void registry_backend_usage(const Registry *r, uint8_t backend, uint64_t *ret_segments, uint64_t *ret_bytes);
+uint64_t registry_hold_count(const Registry *r);

@@ -2,7 +2,8 @@
  * Limits against a live daemon: connections per user and in all (with the
  * refusal's reason reaching the client), segments and bytes per user and in
  * all, holds per connection, quotas refunded on release, accept pausing when
- * the daemon runs out of fds (and recovering), the peer pidfd, and invalid
+ * the daemon runs out of fds (and recovering), peers gone before they are
+ * accepted (the peer pidfd), and invalid
  * limit options.
  */
 
@@ -334,46 +335,51 @@ START_TEST(test_accept_pauses_on_emfile) {
 }
 END_TEST
 
-static int count_pidfds(pid_t pid) {
-        char dir[64], path[400], target[256];
-        struct dirent *de;
-        DIR *dp;
-        int n = 0;
+static uint64_t connections_total(const TestDaemon *d) {
+        struct shmb_admin_stats *st = NULL;
+        struct shmb_admin *a = test_admin(d);
+        uint64_t n;
 
-        snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
-        dp = opendir(dir);
-        ck_assert_ptr_nonnull(dp);
-        while ((de = readdir(dp))) {
-                ssize_t k;
-
-                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-                k = readlink(path, target, sizeof(target) - 1);
-                if (k <= 0)
-                        continue;
-                target[k] = 0;
-                if (strstr(target, "pidfd"))
-                        n++;
-        }
-        closedir(dp);
+        ck_assert_int_eq(shmb_admin_stats(a, &st), 0);
+        n = st->connections_total;
+        shmb_admin_stats_free(st);
+        shmb_admin_free(a);
         return n;
 }
 
-START_TEST(test_peer_pidfd) {
-        struct shmb_client *c[3];
+/*
+ * Peers that are gone before the daemon accepts them (it is stopped while they
+ * connect and exit) are routine: the daemon checks the peer's pidfd, takes
+ * none of them as a connection, and serves on.
+ */
+START_TEST(test_peer_gone_before_accept) {
+        struct shmb_client *c;
         TestDaemon d;
-        int before;
+        uint64_t before, after;
+        int base;
 
         test_daemon_start(&d, NULL);
-        before = count_pidfds(d.pid);
-        for (int i = 0; i < 3; i++)
-                c[i] = test_client(&d);
-        ck_assert_msg(count_pidfds(d.pid) == before + 3, "expected one pidfd per connection (%d before, %d now)",
-                      before, count_pidfds(d.pid));
-        for (int i = 0; i < 3; i++)
-                shmb_client_free(c[i]);
-        for (int i = 0; i < 500 && count_pidfds(d.pid) != before; i++)
-                test_sleep_ms(10);
-        ck_assert_int_eq(count_pidfds(d.pid), before);
+        c = test_client(&d);
+        base = test_count_fds(d.pid);
+        before = connections_total(&d);
+        ck_assert_int_eq(kill(d.pid, SIGSTOP), 0);
+        for (int i = 0; i < 20; i++) {
+                pid_t pid = fork();
+
+                ck_assert_int_ge(pid, 0);
+                if (pid == 0)
+                        _exit(raw_connect_path(d.socket) >= 0 ? 0 : 1);
+                ck_assert_int_eq(waitpid(pid, &(int){ 0 }, 0), pid);
+        }
+        ck_assert_int_eq(kill(d.pid, SIGCONT), 0);
+        ck_assert_int_eq(shmb_stat(c, "none", &(struct shmb_stat){ 0 }), -ENOENT);
+        after = connections_total(&d);
+        /* The two admin connections of connections_total() count; the 20 dead peers must not. */
+        ck_assert_msg(after - before == 1, "expected none of the 20 dead peers taken as connections "
+                      "(connections_total grew by %llu, 1 expected for the admin query)",
+                      (unsigned long long)(after - before));
+        ck_assert_int_eq(test_wait_fds(d.pid, base, 5000), base);
+        shmb_client_free(c);
         test_daemon_stop(&d);
 }
 END_TEST
@@ -415,7 +421,7 @@ static Suite *limits_suite(void) {
         tcase_add_test(tc, test_connections_per_user);
         tcase_add_test(tc, test_connections_total);
         tcase_add_test(tc, test_accept_pauses_on_emfile);
-        tcase_add_test(tc, test_peer_pidfd);
+        tcase_add_test(tc, test_peer_gone_before_accept);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("quotas");

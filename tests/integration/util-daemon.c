@@ -80,6 +80,8 @@ static void daemon_spawn(TestDaemon *d, const char *const *extra_args) {
         argv[n++] = bin;
         argv[n++] = "--socket";
         argv[n++] = d->socket;
+        argv[n++] = "--admin-socket";
+        argv[n++] = d->admin_socket;
         argv[n++] = "--state-dir";
         argv[n++] = d->state_dir;
         argv[n++] = "--log-level";
@@ -113,6 +115,7 @@ void test_daemon_start(TestDaemon *d, const char *const *extra_args) {
         ck_assert_ptr_nonnull(mkdtemp(d->dir));
         snprintf(d->socket, sizeof(d->socket), "%s/shmbrokerd.sock", d->dir);
         snprintf(d->state_dir, sizeof(d->state_dir), "%s/state", d->dir);
+        snprintf(d->admin_socket, sizeof(d->admin_socket), "%s/admin.sock", d->dir);
         daemon_spawn(d, extra_args);
 }
 
@@ -183,6 +186,8 @@ void test_daemon_stop(TestDaemon *d) {
                 ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
                               "shmbrokerd did not exit cleanly on SIGTERM (status 0x%x)", status);
                 ck_assert_msg(access(d->socket, F_OK) < 0, "socket %s left behind after stop", d->socket);
+                ck_assert_msg(access(d->admin_socket, F_OK) < 0, "admin socket %s left behind after stop",
+                              d->admin_socket);
         }
         remove_dir(d->dir);
 }
@@ -229,17 +234,35 @@ struct shmb_client *test_client(const TestDaemon *d) {
         return c;
 }
 
-int test_raw_connect(const TestDaemon *d) {
+static int raw_connect(const char *path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         struct timeval tv = { .tv_sec = 5 };
         int fd;
 
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
         ck_assert_int_ge(fd, 0);
-        strcpy(sa.sun_path, d->socket);
+        strcpy(sa.sun_path, path);
         ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
         ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
         return fd;
+}
+
+int test_raw_connect(const TestDaemon *d) {
+        return raw_connect(d->socket);
+}
+
+int test_raw_connect_admin(const TestDaemon *d) {
+        return raw_connect(d->admin_socket);
+}
+
+struct shmb_admin *test_admin(const TestDaemon *d) {
+        struct shmb_admin *a = NULL;
+        int r = shmb_admin_new(&a, d->admin_socket);
+
+        ck_assert_int_eq(r, 0);
+        r = shmb_admin_connect(a);
+        ck_assert_msg(r == 0, "cannot connect to %s: %s", d->admin_socket, shmb_admin_last_error(a));
+        return a;
 }
 
 void test_raw_send(int fd, const void *buf, size_t len, int pass_fd) {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "client/shmbroker-admin.h"
 #include "client/shmbroker.h"
 
 typedef struct TestDaemon {
@@ -18,10 +19,12 @@ typedef struct TestDaemon {
         char dir[256];          /* temporary directory, removed by test_daemon_stop() */
         char socket[300];       /* dir + "/shmbrokerd.sock" */
         char state_dir[300];    /* dir + "/state" */
+        char admin_socket[300]; /* dir + "/admin.sock" */
 } TestDaemon;
 
-/* Start with "--socket PATH --state-dir DIR --log-level debug" plus @extra_args (NULL-terminated, may be NULL).
- * The daemon gets SIGTERM if the process that started it dies (a failed test), so none is left. */
+/* Start with "--socket PATH --admin-socket PATH --state-dir DIR --log-level debug" plus @extra_args
+ * (NULL-terminated, may be NULL). The daemon gets SIGTERM if the process that started it dies (a
+ * failed test), so none is left. */
 void test_daemon_start(TestDaemon *d, const char *const *extra_args);
 /* Start another daemon with the same socket, state directory and directory as the
  * last one (which must be gone: stopped with test_daemon_kill(), not test_daemon_stop()),
@@ -54,6 +57,10 @@ void test_sleep_ms(int ms);
 struct shmb_client *test_client(const TestDaemon *d);
 /* A raw SOCK_SEQPACKET socket connected to @d, no HELLO sent. */
 int test_raw_connect(const TestDaemon *d);
+/* The same, to @d's admin socket. */
+int test_raw_connect_admin(const TestDaemon *d);
+/* An admin handle connected to @d's admin socket (asserts success). */
+struct shmb_admin *test_admin(const TestDaemon *d);
 /* Send HELLO on a raw socket and check the reply. */
 void test_raw_hello(int fd);
 /* Send @len bytes as one datagram, with @pass_fd attached if >= 0. */
