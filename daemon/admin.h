@@ -3,7 +3,7 @@
 /*
  * The admin socket: a second listener for operators, separate from the
  * client socket. Its connections are ordinary Conns with is_admin set; they
- * speak the admin protocol (PROTOCOL-ADMIN.md) and only root, the daemon's
+ * speak the admin protocol (PROTOCOL.md, section 13) and only root, the daemon's
  * own user or members of the admin group are served.
  */
 

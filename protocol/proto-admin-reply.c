@@ -1,5 +1,5 @@
 /*
- * Admin protocol replies (PROTOCOL-ADMIN.md): the daemon's record encoders
+ * Admin protocol replies (PROTOCOL.md, section 13): the daemon's record encoders
  * and the clients' decoders. Every decoder bounds every field and count by
  * the bytes present.
  */

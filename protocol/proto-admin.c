@@ -1,5 +1,5 @@
 /*
- * Admin protocol requests (PROTOCOL-ADMIN.md): type ranges and names, the
+ * Admin protocol requests (PROTOCOL.md, section 13): type ranges and names, the
  * daemon's request decoder, and the clients' request encoders. Replies are
  * in proto-admin-reply.c. Little-endian, exact payload sizes.
  */

@@ -5,7 +5,7 @@
  * socket. Transport, header, HELLO, strings and error replies are those of
  * the client protocol (shmb-proto.h); only the message types 0x0101..0x0107
  * and their payloads are added here. The normative description is
- * protocol/PROTOCOL-ADMIN.md.
+ * protocol/PROTOCOL.md, section 13.
  *
  * Pure: no sockets, no file descriptors, no allocation.
  */
@@ -51,7 +51,7 @@ enum {
 /* LOG_LEVEL request: report the level without changing it. */
 #define SHMB_ADMIN_LOG_LEVEL_QUERY UINT32_MAX
 
-/* Sizes of fixed parts (see PROTOCOL-ADMIN.md). */
+/* Sizes of fixed parts (see PROTOCOL.md, section 13). */
 #define SHMB_ADMIN_LIST_SIZE 16
 #define SHMB_ADMIN_SHOW_FIXED 16
 #define SHMB_ADMIN_PAGE_FIXED 16
