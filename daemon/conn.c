@@ -11,6 +11,8 @@
 
 #include "daemon/conn.h"
 #include "daemon/dispatch.h"
+#include "daemon/events.h"
+#include "daemon/waiters.h"
 #include "daemon/log.h"
 #include "daemon/manager.h"
 #include "protocol/shmb-proto.h"
@@ -24,10 +26,17 @@ typedef struct OutMsg {
 } OutMsg;
 
 static bool conn_may_read(const Conn *c) {
-        return c->n_out < CONN_OUTQ_MAX && c->out_bytes < CONN_OUTQ_BYTES_MAX;
+        return c->n_out < CONN_OUTQ_MAX && c->out_bytes < CONN_OUTQ_BYTES_MAX && !c->waiter;
 }
 
-static void conn_update_events(Conn *c) {
+/**
+ * conn_update_events() - watch for what the connection can do now
+ * @c:          connection
+ *
+ * Readable unless its out-queue is full or a request is parked; writable
+ * while replies are queued.
+ */
+void conn_update_events(Conn *c) {
         int events = 0;
 
         if (conn_may_read(c))
@@ -86,6 +95,7 @@ static int conn_flush(Conn *c) {
                 c->out_bytes -= o->len;
                 outmsg_free(o);
         }
+        events_flush_dropped(c);
         conn_update_events(c);
         return 0;
 }
@@ -282,6 +292,7 @@ int conn_new(Manager *m, int fd, Conn **ret) {
         c->pidfd = -1;
         list_init(&c->outq);
         list_init(&c->link);
+        list_init(&c->watches);
         holdset_init(&c->holds);
         r = conn_read_creds(c);
         if (r >= 0) {
@@ -318,6 +329,8 @@ int conn_new(Manager *m, int fd, Conn **ret) {
 Conn *conn_free(Conn *c) {
         if (!c)
                 return NULL;
+        waiters_conn_free(c);
+        events_conn_free(c);
         ev_io_stop(c->manager->loop, &c->io);
         registry_holdset_clear(c->manager->registry, &c->holds);
         list_for_each_safe(l, &c->outq)

@@ -39,8 +39,15 @@ typedef struct Conn {
         size_t out_bytes;
         bool hello_done;
         uint64_t connected_usec;
+        struct Waiter *waiter;          /* a parked OPEN: no further request is read meanwhile */
+        List watches;                   /* Watch.conn_link */
+        unsigned n_watches;
+        uint32_t last_watch_id;
+        uint64_t event_seq;             /* events sent or dropped */
+        uint64_t events_dropped;        /* dropped since the last DROPPED notice */
 } Conn;
 
 int conn_new(Manager *m, int fd, Conn **ret);
 Conn *conn_free(Conn *c);
 int conn_send(Conn *c, const void *buf, size_t len, int fd);
+void conn_update_events(Conn *c);
