@@ -41,7 +41,8 @@ struct shmb_client {
         List segments;                  /* live handles, to apply RESIZED notices */
         List events;                    /* ClientEvent.link */
         size_t n_events;
-        uint64_t events_dropped;
+        uint64_t events_dropped;        /* not kept: the buffer was full */
+        uint64_t dropped_seq;           /* seq of the last one not kept */
         char server[SHMB_VERSION_TEXT_MAX + 1];
         char error[SHMB_ERROR_TEXT_MAX + 1];
         uint8_t buf[SHMB_MSG_MAX];      /* last reply */

@@ -123,8 +123,10 @@ void client_event_received(struct shmb_client *c, const uint8_t *buf, size_t len
 
         if (proto_decode_event(buf, len, &pe) < 0)
                 return;
-        if (c->n_events >= CLIENT_EVENTS_MAX || !(e = calloc(1, sizeof(*e)))) {
-                c->events_dropped++;
+        /* Once one is dropped, every later one is too until dispatch, so the order holds. */
+        if (c->events_dropped || c->n_events >= CLIENT_EVENTS_MAX || !(e = calloc(1, sizeof(*e)))) {
+                c->events_dropped += pe.kind == PROTO_EVENT_DROPPED ? pe.dropped : 1;
+                c->dropped_seq = pe.seq;
                 return;
         }
         e->ev = (struct shmb_event){
@@ -179,13 +181,6 @@ _public_ int shmb_client_dispatch(struct shmb_client *c, shmb_event_fn fn, void 
         if (!c || !fn)
                 return -EINVAL;
         r = read_pending(c);
-        if (c->events_dropped > 0) {
-                struct shmb_event ev = { .kind = SHMB_EVENT_DROPPED, .dropped = c->events_dropped };
-
-                c->events_dropped = 0;
-                fn(c, &ev, userdata);
-                n++;
-        }
         while (!list_is_empty(&c->events)) {
                 ClientEvent *e = list_entry(c->events.next, ClientEvent, link);
 
@@ -193,6 +188,16 @@ _public_ int shmb_client_dispatch(struct shmb_client *c, shmb_event_fn fn, void 
                 c->n_events--;
                 fn(c, &e->ev, userdata);
                 free(e);
+                n++;
+        }
+        /* The events not kept came after all the kept ones. */
+        if (c->events_dropped > 0) {
+                struct shmb_event ev = {
+                        .kind = SHMB_EVENT_DROPPED, .seq = c->dropped_seq, .dropped = c->events_dropped,
+                };
+
+                c->events_dropped = 0;
+                fn(c, &ev, userdata);
                 n++;
         }
         return r < 0 ? r : n;

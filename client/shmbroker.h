@@ -111,7 +111,7 @@ enum shmb_event_kind {
 struct shmb_event {
         enum shmb_event_kind kind;
         uint32_t watch_id;            /* the subscription, 0 for a notice to a holder */
-        uint64_t seq;                 /* increases by one per event, dropped ones included */
+        uint64_t seq;                 /* +1 per event, dropped ones included; DROPPED: the last one dropped */
         uint64_t id;                  /* segment id */
         uint64_t size;                /* its size now */
         uint64_t dropped;             /* SHMB_EVENT_DROPPED */

@@ -26,7 +26,26 @@ typedef struct OutMsg {
 } OutMsg;
 
 static bool conn_may_read(const Conn *c) {
-        return c->n_out < CONN_OUTQ_MAX && c->out_bytes < CONN_OUTQ_BYTES_MAX && !c->waiter;
+        return c->n_out < CONN_OUTQ_MAX && c->out_bytes < CONN_OUTQ_BYTES_MAX && !c->parked_input;
+}
+
+/*
+ * A parked request must be answered before the next one is read. Meanwhile
+ * the socket is still watched, so that a client that dies while waiting is
+ * noticed at once: peek, and stop watching only if a request is pending.
+ */
+static int conn_check_parked(Conn *c) {
+        char byte;
+        ssize_t n;
+
+        n = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0)
+                return -ECONNRESET;
+        if (n < 0)
+                return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+        c->parked_input = true;
+        conn_update_events(c);
+        return 0;
 }
 
 /**
@@ -169,7 +188,7 @@ static int conn_read(Conn *c) {
                 uint8_t buf[CMSG_SPACE(sizeof(int) * 253)];
         } control;
 
-        for (int i = 0; i < CONN_BATCH_MAX && conn_may_read(c); i++) {
+        for (int i = 0; i < CONN_BATCH_MAX && conn_may_read(c) && !c->waiter; i++) {
                 struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
                 struct msghdr msg = {
                         .msg_iov = &iov,
@@ -210,7 +229,7 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
         if (revents & EV_WRITE)
                 r = conn_flush(c);
         if (r >= 0 && (revents & EV_READ))
-                r = conn_read(c);
+                r = c->waiter ? conn_check_parked(c) : conn_read(c);
         if (r >= 0 && c->n_out > 0)
                 r = conn_flush(c);
         if (r < 0) {

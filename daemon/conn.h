@@ -40,6 +40,7 @@ typedef struct Conn {
         bool hello_done;
         uint64_t connected_usec;
         struct Waiter *waiter;          /* a parked OPEN: no further request is read meanwhile */
+        bool parked_input;              /* ...and the client sent more: stop watching until it is answered */
         List watches;                   /* Watch.conn_link */
         unsigned n_watches;
         uint32_t last_watch_id;

@@ -83,12 +83,11 @@ static bool watch_matches(const Watch *w, const char *name) {
         return strcmp(name, w->pattern) == 0;
 }
 
-static int send_event(Conn *c, ProtoEvent *e) {
+static int send_event(Conn *c, const ProtoEvent *e) {
         uint8_t buf[SHMB_HEADER_SIZE + SHMB_EVENT_FIXED + 2 + SHMB_NAME_MAX];
         ProtoBuf b;
         int n;
 
-        e->seq = ++c->event_seq;
         proto_buf_init(&b, buf, sizeof(buf));
         n = proto_encode_event(&b, e);
         if (n < 0)
@@ -103,6 +102,7 @@ static void deliver(Conn *c, ProtoEvent *e) {
                 c->event_seq++;
                 return;
         }
+        e->seq = ++c->event_seq;
         if (send_event(c, e) < 0)
                 /* A broken connection is noticed and dropped on its next wake-up. */
                 log_debug("Client pid=%d: event not delivered", (int)c->pid);
@@ -111,12 +111,16 @@ static void deliver(Conn *c, ProtoEvent *e) {
 /**
  * events_flush_dropped() - tell @c how many events it missed, once it has room again
  * @c:          connection whose queue just drained
+ *
+ * The notice carries the seq of the last dropped event (it takes none of
+ * its own), so the seqs a client sees still count every event.
  */
 void events_flush_dropped(Conn *c) {
         ProtoEvent e = { .kind = PROTO_EVENT_DROPPED };
 
         if (c->events_dropped == 0 || c->n_out >= EVENTS_QUEUE_MAX / 2)
                 return;
+        e.seq = c->event_seq;
         e.dropped = c->events_dropped;
         c->events_dropped = 0;
         (void)send_event(c, &e);
@@ -160,8 +164,6 @@ void events_notify_holders(Manager *m, uint8_t kind, const Segment *s) {
                 Hold *h = list_entry(l, Hold, seg_link);
                 Conn *c = container_of(h->set, Conn, holds);
 
-                if (c->manager != m)
-                        continue;
                 event_fill(&e, kind, s);
                 deliver(c, &e);
         }

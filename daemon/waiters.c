@@ -20,6 +20,7 @@ static void waiter_free(Waiter *w) {
         ev_timer_stop(c->manager->loop, &w->timer);
         hmap_remove(&c->manager->waiters, &w->node);
         c->waiter = NULL;
+        c->parked_input = false;
         free(w);
 }
 
