@@ -125,6 +125,12 @@ int client_transact(struct shmb_client *c, size_t req_len, int *ret_fd) {
                         return client_error(c, EBADMSG, "truncated reply from shmbrokerd");
                 }
                 c->buf_len = (size_t)n;
+                /* An event that came before the reply: keep it for shmb_client_dispatch(). */
+                if (proto_decode_header(c->buf, c->buf_len, &rep) == 0 && rep.type == SHMB_MSG_EVENT) {
+                        safe_close(fd);
+                        client_event_received(c, c->buf, c->buf_len);
+                        continue;
+                }
                 if (proto_decode_header(c->buf, c->buf_len, &rep) != 0 || !reply_matches(&req, &rep)) {
                         safe_close(fd);
                         return client_error(c, EBADMSG, "malformed or unexpected reply from shmbrokerd");
@@ -189,6 +195,8 @@ _public_ int shmb_client_new(struct shmb_client **ret, const char *socket_path) 
         if (!c)
                 return -ENOMEM;
         c->next_req_id = 1;
+        list_init(&c->segments);
+        list_init(&c->events);
         c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
         if (c->fd < 0) {
                 r = -errno;
@@ -220,6 +228,11 @@ _public_ int shmb_client_new(struct shmb_client **ret, const char *socket_path) 
 _public_ struct shmb_client *shmb_client_free(struct shmb_client *c) {
         if (!c)
                 return NULL;
+        list_for_each_safe(l, &c->events)
+                free(list_entry(l, ClientEvent, link));
+        /* Handles the caller did not release no longer point at the client. */
+        list_for_each_safe(l, &c->segments)
+                list_unlink(l);
         safe_close(c->fd);
         free(c);
         return NULL;

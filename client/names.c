@@ -8,7 +8,18 @@
 #include "client/shmbroker.h"
 #include "util/macro.h"
 
-static const char *const lifetime_names[] = { "holders", "creator", "persistent" };
+static const char *const lifetime_names[] = { "holders", "creator", "persistent", "ttl" };
+static const char *const event_names[] = { "?", "created", "resized", "published", "unlinked", "destroyed", "dropped" };
+
+/**
+ * shmb_event_kind_to_string() - "created", "resized", ...
+ * @k:          event kind
+ *
+ * Return: a static string, "unknown" for other values.
+ */
+_public_ const char *shmb_event_kind_to_string(enum shmb_event_kind k) {
+        return (unsigned)k - 1 < ELEMENTSOF(event_names) - 1 ? event_names[k] : "unknown";
+}
 static const char *const backend_names[] = { "default", "memfd", "posix", "sysv", "file" };
 
 /**

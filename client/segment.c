@@ -13,13 +13,6 @@
 #include "util/cleanup.h"
 #include "util/macro.h"
 
-struct shmb_segment {
-        struct shmb_client *client;
-        int fd;
-        void *addr;
-        struct shmb_stat st;
-};
-
 /**
  * client_stat_from_wire() - public form of a segment-info record
  * @st:         output
@@ -27,6 +20,8 @@ struct shmb_segment {
  */
 void client_stat_from_wire(struct shmb_stat *st, const ProtoSegInfo *si) {
         *st = (struct shmb_stat){
+                .ttl_sec = si->ttl_sec,
+                .max_size = si->max_size,
                 .id = si->id,
                 .size = si->size,
                 .uid = (uid_t)si->uid,
@@ -68,8 +63,16 @@ static int segment_from_reply(struct shmb_client *c, int fd, struct shmb_segment
         s->client = c;
         s->fd = fd;
         client_stat_from_wire(&s->st, &si);
+        list_append(&c->segments, &s->link);
         *ret = s;
         return 0;
+}
+
+static void segment_unmap(struct shmb_segment *s, void *addr, uint64_t size) {
+        if (s->st.backend == SHMB_BACKEND_SYSV)
+                (void)shmdt(addr);
+        else
+                (void)munmap(addr, (size_t)size);
 }
 
 /**
@@ -97,13 +100,24 @@ _public_ int shmb_create(struct shmb_client *c, const char *name, uint64_t size,
                 opts = &defaults;
         if (size == 0)
                 return client_error(c, EINVAL, "size must be at least 1 byte");
-        if (opts->mode > 0777 || (unsigned)opts->lifetime > SHMB_LIFETIME_PERSISTENT ||
+        if (opts->mode > 0777 || (unsigned)opts->lifetime > SHMB_LIFETIME_TTL ||
+            ((opts->lifetime == SHMB_LIFETIME_TTL) != (opts->ttl_sec != 0)) ||
+            (opts->max_size && opts->max_size < size) ||
             (unsigned)opts->backend > SHMB_BACKEND_FILE ||
             (opts->flags & ~(SHMB_CREATE_EXCL | SHMB_CREATE_HUGE | SHMB_CREATE_RESERVE)))
                 return client_error(c, EINVAL, "invalid create options");
         proto_buf_init(&b, c->buf, sizeof(c->buf));
-        n = proto_encode_create(&b, c->next_req_id++, name, size, opts->mode, (uint8_t)opts->lifetime,
-                                (uint8_t)opts->backend, (uint16_t)opts->flags);
+        n = proto_encode_create_full(&b, c->next_req_id++,
+                                     &(ProtoCreate){
+                                             .name = name,
+                                             .size = size,
+                                             .mode = opts->mode,
+                                             .lifetime = (uint8_t)opts->lifetime,
+                                             .backend = (uint8_t)opts->backend,
+                                             .flags = (uint16_t)opts->flags,
+                                             .ttl_sec = opts->ttl_sec,
+                                             .max_size = opts->max_size,
+                                     });
         if (n < 0)
                 return n;
         r = client_transact(c, (size_t)n, &fd);
@@ -122,6 +136,22 @@ _public_ int shmb_create(struct shmb_client *c, const char *name, uint64_t size,
  * Return: 0, -ENOENT, -EACCES, -EINVAL, ...
  */
 _public_ int shmb_open(struct shmb_client *c, const char *name, unsigned flags, struct shmb_segment **ret) {
+        return shmb_open_wait(c, name, flags, 0, ret);
+}
+
+/**
+ * shmb_open_wait() - open a segment, waiting up to @timeout_ms for it to exist
+ * @c:          client
+ * @name:       segment name
+ * @flags:      SHMB_OPEN_RDONLY; SHMB_OPEN_WAIT_PUBLISHED to wait until it is published too
+ * @timeout_ms: 0 to fail at once, at most 3600000; the daemon wakes the call
+ *              when the segment is created (published), without polling
+ * @ret:        segment handle
+ *
+ * Return: 0, -ENOENT (not there in time), -EACCES, -EINVAL, ...
+ */
+_public_ int shmb_open_wait(struct shmb_client *c, const char *name, unsigned flags, uint32_t timeout_ms,
+                            struct shmb_segment **ret) {
         ProtoBuf b;
         int n, r, fd = -1;
 
@@ -130,10 +160,12 @@ _public_ int shmb_open(struct shmb_client *c, const char *name, unsigned flags, 
         r = check_name(c, name);
         if (r < 0)
                 return r;
-        if (flags & ~SHMB_OPEN_RDONLY)
+        if (flags & ~(SHMB_OPEN_RDONLY | SHMB_OPEN_WAIT_PUBLISHED))
                 return client_error(c, EINVAL, "unknown open flags");
+        if (timeout_ms > 3600000)
+                return client_error(c, EINVAL, "timeout above one hour");
         proto_buf_init(&b, c->buf, sizeof(c->buf));
-        n = proto_encode_open(&b, c->next_req_id++, name, (uint16_t)flags);
+        n = proto_encode_open_wait(&b, c->next_req_id++, name, (uint16_t)flags, timeout_ms);
         if (n < 0)
                 return n;
         r = client_transact(c, (size_t)n, &fd);
@@ -157,10 +189,16 @@ _public_ int shmb_segment_release(struct shmb_segment *s) {
         if (!s)
                 return -EINVAL;
         c = s->client;
-        if (s->addr && s->st.backend == SHMB_BACKEND_SYSV)
-                (void)shmdt(s->addr);
-        else if (s->addr)
-                (void)munmap(s->addr, (size_t)s->st.size);
+        if (s->addr)
+                segment_unmap(s, s->addr, s->mapped_size);
+        while (s->old) {
+                OldMapping *o = s->old;
+
+                s->old = o->next;
+                segment_unmap(s, o->addr, o->size);
+                free(o);
+        }
+        list_unlink(&s->link);
         safe_close(s->fd);
         proto_buf_init(&b, c->buf, sizeof(c->buf));
         n = proto_encode_release(&b, c->next_req_id++, s->st.id);
@@ -174,7 +212,9 @@ _public_ int shmb_segment_release(struct shmb_segment *s) {
 /**
  * shmb_segment_map() - map the whole segment shared (read-only holds: PROT_READ)
  * @s:          segment
- * @ret_addr:   the mapping; the same address on later calls
+ * @ret_addr:   the mapping; the same address on later calls while the size
+ *              stays; after a resize, a new mapping of the new size (the old
+ *              one stays valid until shmb_segment_release())
  *
  * System V segments are attached with shmat() (SHM_RDONLY for read-only holds).
  *
@@ -186,6 +226,15 @@ _public_ int shmb_segment_map(struct shmb_segment *s, void **ret_addr) {
 
         if (!s || !ret_addr)
                 return -EINVAL;
+        if (s->addr && s->mapped_size != s->st.size) {
+                OldMapping *o = malloc(sizeof(*o));
+
+                if (!o)
+                        return -ENOMEM;
+                *o = (OldMapping){ .next = s->old, .addr = s->addr, .size = s->mapped_size };
+                s->old = o;
+                s->addr = NULL;
+        }
         if (!s->addr) {
                 if (s->st.size > SIZE_MAX)
                         return -EFBIG;
@@ -197,6 +246,7 @@ _public_ int shmb_segment_map(struct shmb_segment *s, void **ret_addr) {
                                 return client_error(s->client, errno, "shmat of '%s' (shmid %d) failed: %s",
                                                     s->st.name, s->st.shmid, strerror(errno));
                         s->addr = p;
+                        s->mapped_size = s->st.size;
                         *ret_addr = p;
                         return 0;
                 }
@@ -206,6 +256,7 @@ _public_ int shmb_segment_map(struct shmb_segment *s, void **ret_addr) {
                         return client_error(s->client, errno, "mmap of '%s' failed: %s", s->st.name,
                                             strerror(errno));
                 s->addr = p;
+                s->mapped_size = s->st.size;
         }
         *ret_addr = s->addr;
         return 0;

@@ -30,6 +30,7 @@ enum shmb_lifetime {
         SHMB_LIFETIME_HOLDERS = 0,    /* destroyed when the last holder releases (default) */
         SHMB_LIFETIME_CREATOR = 1,    /* destroyed when the creator's connection closes */
         SHMB_LIFETIME_PERSISTENT = 2, /* kept until unlinked or the daemon stops */
+        SHMB_LIFETIME_TTL = 3,        /* destroyed after ttl_sec seconds without holders */
         _SHMB_LIFETIME_PIN = 0x7fffffff,
 };
 
@@ -47,8 +48,12 @@ enum shmb_backend {
 #define SHMB_CREATE_HUGE 0x0002u      /* huge pages (memfd, sysv); size rounded up */
 #define SHMB_CREATE_RESERVE 0x0004u   /* allocate all memory/space now (not sysv) */
 
-/* Flags of shmb_open() */
+/* Flags of shmb_open() and shmb_open_wait() */
 #define SHMB_OPEN_RDONLY 0x0001u      /* read-only hold and fd */
+#define SHMB_OPEN_WAIT_PUBLISHED 0x0002u /* shmb_open_wait(): wait until it is published, too */
+
+/* Flags of shmb_watch() */
+#define SHMB_WATCH_PREFIX 0x0001u     /* the pattern is a name prefix ("" for every name) */
 
 /* Flags of struct shmb_stat.flags */
 #define SHMB_SEG_READONLY 0x0001u
@@ -56,6 +61,8 @@ enum shmb_backend {
 #define SHMB_SEG_UNLINKED 0x0004u
 #define SHMB_SEG_HUGE 0x0008u
 #define SHMB_SEG_RESERVED 0x0010u
+#define SHMB_SEG_PUBLISHED 0x0020u    /* immutable: every open is read-only */
+#define SHMB_SEG_FROZEN 0x0040u       /* published with no writable mapping left anywhere */
 
 #define SHMB_NAME_MAX 255
 
@@ -65,10 +72,13 @@ struct shmb_create_options {
         enum shmb_lifetime lifetime;  /* default SHMB_LIFETIME_HOLDERS */
         enum shmb_backend backend;    /* default SHMB_BACKEND_DEFAULT */
         uint32_t flags;               /* SHMB_CREATE_* */
-        uint32_t reserved[8];         /* zero */
+        uint32_t ttl_sec;             /* SHMB_LIFETIME_TTL: seconds without holders before destruction */
+        uint32_t reserved0;           /* zero */
+        uint64_t max_size;            /* 0, or how far shmb_resize() may grow it (memfd: charged at once) */
+        uint32_t reserved[4];         /* zero */
 };
 
-#define SHMB_CREATE_OPTIONS_INIT { 0600, SHMB_LIFETIME_HOLDERS, SHMB_BACKEND_DEFAULT, 0, { 0 } }
+#define SHMB_CREATE_OPTIONS_INIT { 0600, SHMB_LIFETIME_HOLDERS, SHMB_BACKEND_DEFAULT, 0, 0, 0, 0, { 0 } }
 
 /* What the daemon says about a segment. */
 struct shmb_stat {
@@ -83,8 +93,33 @@ struct shmb_stat {
         uint32_t flags;               /* SHMB_SEG_* */
         int32_t shmid;                /* System V id, or -1 */
         uint64_t created_usec;        /* CLOCK_REALTIME, microseconds */
+        uint32_t ttl_sec;             /* SHMB_LIFETIME_TTL */
+        uint64_t max_size;            /* a resize may grow it up to this */
         char name[SHMB_NAME_MAX + 1];
 };
+
+enum shmb_event_kind {
+        SHMB_EVENT_CREATED = 1,
+        SHMB_EVENT_RESIZED = 2,       /* also sent, unasked, to every holder (watch_id 0) */
+        SHMB_EVENT_PUBLISHED = 3,
+        SHMB_EVENT_UNLINKED = 4,      /* the name is gone; holders keep the memory */
+        SHMB_EVENT_DESTROYED = 5,
+        SHMB_EVENT_DROPPED = 6,       /* "dropped" events were lost: re-read what you need */
+        _SHMB_EVENT_PIN = 0x7fffffff,
+};
+
+struct shmb_event {
+        enum shmb_event_kind kind;
+        uint32_t watch_id;            /* the subscription, 0 for a notice to a holder */
+        uint64_t seq;                 /* +1 per event, dropped ones included; DROPPED: the last one dropped */
+        uint64_t id;                  /* segment id */
+        uint64_t size;                /* its size now */
+        uint64_t dropped;             /* SHMB_EVENT_DROPPED */
+        uint32_t flags;               /* SHMB_SEG_* */
+        char name[SHMB_NAME_MAX + 1]; /* empty for SHMB_EVENT_DROPPED */
+};
+
+typedef void (*shmb_event_fn)(struct shmb_client *c, const struct shmb_event *ev, void *userdata);
 
 /* Connection. @socket_path NULL: $SHMBROKER_SOCKET, else /run/shmbrokerd/shmbrokerd.sock. */
 int shmb_client_new(struct shmb_client **ret, const char *socket_path);
@@ -105,6 +140,8 @@ const char *shmb_client_server_version(const struct shmb_client *c);
 int shmb_create(struct shmb_client *c, const char *name, uint64_t size, const struct shmb_create_options *opts,
                 struct shmb_segment **ret);
 int shmb_open(struct shmb_client *c, const char *name, unsigned flags, struct shmb_segment **ret);
+int shmb_open_wait(struct shmb_client *c, const char *name, unsigned flags, uint32_t timeout_ms,
+                   struct shmb_segment **ret);
 int shmb_segment_release(struct shmb_segment *s);
 int shmb_segment_map(struct shmb_segment *s, void **ret_addr);
 int shmb_segment_get_fd(const struct shmb_segment *s);
@@ -119,10 +156,27 @@ int shmb_segment_get_stat(const struct shmb_segment *s, struct shmb_stat *ret);
 int shmb_unlink(struct shmb_client *c, const char *name);
 int shmb_stat(struct shmb_client *c, const char *name, struct shmb_stat *ret);
 int shmb_sync(struct shmb_client *c, const char *name);
+int shmb_resize(struct shmb_client *c, const char *name, uint64_t size);
+int shmb_publish(struct shmb_client *c, const char *name);
+
+/*
+ * Events. Subscriptions deliver events of a name or prefix; holders get
+ * RESIZED notices without one (the library then grows the handle's size, so
+ * that the next shmb_segment_map() maps the new size). Events that arrive
+ * while a call waits for its reply are kept; shmb_client_dispatch() hands
+ * out the kept ones and any readable now, without blocking. Call it when
+ * shmb_client_get_fd() is readable and after calls while
+ * shmb_client_pending() is non-zero.
+ */
+int shmb_watch(struct shmb_client *c, const char *pattern, unsigned flags, uint32_t *ret_watch_id);
+int shmb_unwatch(struct shmb_client *c, uint32_t watch_id);
+int shmb_client_dispatch(struct shmb_client *c, shmb_event_fn fn, void *userdata);
+int shmb_client_pending(const struct shmb_client *c);
 int shmb_list(struct shmb_client *c, struct shmb_stat **ret_entries, size_t *ret_n);
 void shmb_list_free(struct shmb_stat *entries);
 
 /* Helpers. */
+const char *shmb_event_kind_to_string(enum shmb_event_kind k);
 const char *shmb_lifetime_to_string(enum shmb_lifetime l);
 int shmb_lifetime_from_string(const char *s);
 const char *shmb_backend_to_string(enum shmb_backend b);

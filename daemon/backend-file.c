@@ -215,6 +215,35 @@ static int file_get_fd(Segment *s, bool writable, int *ret_fd) {
         return 0;
 }
 
+static int file_resize(Segment *s, uint64_t size) {
+        uint64_t old = s->size;
+        int r;
+
+        r = backend_grow_fd(s->obj.fd, old, size, true);
+        if (r == -EOPNOTSUPP)
+                r = backend_grow_fd(s->obj.fd, old, size, false);
+        if (r < 0)
+                return r;
+        /* The attributes record the size that a restart checks the file against. */
+        s->size = size;
+        r = meta_write(s);
+        s->size = old;
+        return r;
+}
+
+/* A regular file cannot be sealed: the daemon only stops handing out writable fds. */
+static int file_publish(Segment *s, bool *ret_frozen) {
+        uint16_t flags = s->flags;
+        int r;
+
+        /* Recorded, so that a restored segment is still published. */
+        s->flags |= PROTO_SEG_PUBLISHED;
+        r = meta_write(s);
+        s->flags = flags;
+        *ret_frozen = false;
+        return r;
+}
+
 static int file_sync(Segment *s) {
         if (s->obj.fd < 0)
                 return -EBADF;
@@ -253,6 +282,8 @@ const BackendOps backend_file_ops = {
         .create = file_create,
         .get_fd = file_get_fd,
         .sync = file_sync,
+        .resize = file_resize,
+        .publish = file_publish,
         .unlinked = file_unlinked,
         .destroy = file_destroy,
         .detach = file_detach,

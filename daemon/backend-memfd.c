@@ -1,7 +1,10 @@
 /*
- * memfd backend. The object is sized and sealed (no shrink, no grow, no
- * further seals) before any fd leaves the daemon, so no holder can make
- * another take SIGBUS. Its inode mode is then set to 0400: a read-only fd,
+ * memfd backend. The object is sized to the segment's maximum size and sealed
+ * against shrinking and growing before any fd leaves the daemon, so no holder
+ * can make another take SIGBUS. A resize grows the segment within that
+ * maximum. F_SEAL_SEAL waits for publish, which adds a write seal first; a
+ * read-only fd cannot add seals, and the seals a writer could add only take
+ * writability away, never memory. Its inode mode is then set to 0400: a read-only fd,
  * made by reopening the daemon's own fd read-only, cannot be turned into a
  * writable one through /proc/self/fd by anyone but the daemon's uid or root.
  *
@@ -21,7 +24,7 @@
 #include "daemon/registry.h"
 #include "util/cleanup.h"
 
-#define MEMFD_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
+#define MEMFD_SEALS (F_SEAL_SHRINK | F_SEAL_GROW)
 
 static int memfd_create_object(Segment *s) {
         _cleanup_close_ int fd = -1;
@@ -29,7 +32,7 @@ static int memfd_create_object(Segment *s) {
         char label[64];
         int r;
 
-        if (s->size > (uint64_t)INT64_MAX)
+        if (s->max_size > (uint64_t)INT64_MAX)
                 return -EFBIG;
         if (s->flags & PROTO_SEG_HUGE)
                 flags |= MFD_HUGETLB;
@@ -38,10 +41,10 @@ static int memfd_create_object(Segment *s) {
         fd = memfd_create(label, flags);
         if (fd < 0)
                 return -errno;
-        if (ftruncate(fd, (off_t)s->size) < 0)
+        if (ftruncate(fd, (off_t)s->max_size) < 0)
                 return -errno;
         if (s->flags & (PROTO_SEG_HUGE | PROTO_SEG_RESERVED)) {
-                r = backend_reserve(fd, s->size);
+                r = backend_reserve(fd, s->max_size);
                 if (r < 0)
                         return r;
                 s->flags |= PROTO_SEG_RESERVED;
@@ -75,6 +78,23 @@ static int memfd_get_fd(Segment *s, bool writable, int *ret_fd) {
         return 0;
 }
 
+/* The object already has the maximum size: growing is the registry's business. */
+static int memfd_resize(Segment *s, uint64_t size) {
+        return size <= s->max_size ? 0 : -EFBIG;
+}
+
+static int memfd_publish(Segment *s, bool *ret_frozen) {
+        /* F_SEAL_WRITE needs no writable mapping anywhere; else writes through fds and new
+         * mappings stop (F_SEAL_FUTURE_WRITE) while existing writable mappings still write. */
+        if (fcntl(s->obj.fd, F_ADD_SEALS, F_SEAL_WRITE) == 0)
+                *ret_frozen = true;
+        else if (errno == EBUSY && fcntl(s->obj.fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE) == 0)
+                *ret_frozen = false;
+        else
+                return -errno;
+        return fcntl(s->obj.fd, F_ADD_SEALS, F_SEAL_SEAL) < 0 ? -errno : 0;
+}
+
 static void memfd_destroy(Segment *s) {
         s->obj.fd = safe_close(s->obj.fd);
         s->obj.ro_fd = safe_close(s->obj.ro_fd);
@@ -84,5 +104,7 @@ const BackendOps backend_memfd_ops = {
         .name = "memfd",
         .create = memfd_create_object,
         .get_fd = memfd_get_fd,
+        .resize = memfd_resize,
+        .publish = memfd_publish,
         .destroy = memfd_destroy,
 };

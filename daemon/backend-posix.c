@@ -131,6 +131,16 @@ static int posix_get_fd(Segment *s, bool writable, int *ret_fd) {
         return 0;
 }
 
+static int posix_resize(Segment *s, uint64_t size) {
+        return backend_grow_fd(s->obj.fd, s->size, size, s->flags & PROTO_SEG_RESERVED);
+}
+
+/* A POSIX object cannot be sealed: the daemon only stops handing out writable fds. */
+static int posix_publish(Segment *s, bool *ret_frozen) {
+        *ret_frozen = false;
+        return 0;
+}
+
 /* The /dev/shm name goes with the segment's name; holders keep their fds. */
 static void posix_unlinked(Segment *s) {
         char path[POSIX_NAME_MAX + 2];
@@ -154,6 +164,8 @@ const BackendOps backend_posix_ops = {
         .setup = posix_setup,
         .create = posix_create,
         .get_fd = posix_get_fd,
+        .resize = posix_resize,
+        .publish = posix_publish,
         .unlinked = posix_unlinked,
         .destroy = posix_destroy,
 };

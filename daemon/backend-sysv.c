@@ -176,6 +176,17 @@ static int sysv_create(Segment *s) {
         return 0;
 }
 
+/* New attaches can no longer be read-write; existing ones keep writing (System V has no seals). */
+static int sysv_publish(Segment *s, bool *ret_frozen) {
+        struct shmid_ds ds = {};
+
+        ds.shm_perm.uid = s->uid;
+        ds.shm_perm.gid = s->gid;
+        ds.shm_perm.mode = (unsigned short)(s->mode & ~0222u);
+        *ret_frozen = false;
+        return shmctl(s->obj.shmid, IPC_SET, &ds) < 0 ? -errno : 0;
+}
+
 static int sysv_get_fd(Segment *s, bool writable, int *ret_fd) {
         if (s->obj.shmid < 0)
                 return -EBADF;
@@ -208,5 +219,6 @@ const BackendOps backend_sysv_ops = {
         .setup = sysv_setup,
         .create = sysv_create,
         .get_fd = sysv_get_fd,
+        .publish = sysv_publish,
         .destroy = sysv_destroy,
 };

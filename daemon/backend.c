@@ -128,3 +128,33 @@ int backend_reserve(int fd, uint64_t size) {
         while (r < 0 && errno == EINTR);
         return r < 0 ? -errno : 0;
 }
+
+/**
+ * backend_grow_fd() - grow an unsealed object (POSIX shm, file) in place
+ * @fd:         read-write fd
+ * @old_size:   current size
+ * @size:       new size
+ * @reserve:    allocate the new blocks now
+ *
+ * Return: 0 or negative errno (the size is unchanged then, as far as the
+ * kernel allows).
+ */
+int backend_grow_fd(int fd, uint64_t old_size, uint64_t size, bool reserve) {
+        int r;
+
+        if (size > (uint64_t)INT64_MAX)
+                return -EFBIG;
+        if (reserve) {
+                do
+                        r = fallocate(fd, 0, (off_t)old_size, (off_t)(size - old_size));
+                while (r < 0 && errno == EINTR);
+                if (r < 0)
+                        return -errno;
+        }
+        if (ftruncate(fd, (off_t)size) < 0) {
+                r = -errno;
+                (void)ftruncate(fd, (off_t)old_size);
+                return r;
+        }
+        return 0;
+}

@@ -27,6 +27,10 @@ typedef struct BackendOps {
         int (*get_fd)(Segment *s, bool writable, int *ret_fd);
         /* Make the bytes durable (NULL: not supported). */
         int (*sync)(Segment *s);
+        /* Grow to @size (NULL: cannot grow in place). */
+        int (*resize)(Segment *s, uint64_t size);
+        /* Make immutable as far as the object allows; *ret_frozen: even existing mappings can't write. */
+        int (*publish)(Segment *s, bool *ret_frozen);
         /* The segment lost its name but is still held (NULL: nothing to do). */
         void (*unlinked)(Segment *s);
         /* Release the kernel object and fds; safe on a half-created segment. */
@@ -46,3 +50,4 @@ const char *backend_name(uint8_t backend);
 int backend_from_string(const char *s);
 int backend_huge_page_size(uint64_t *ret);
 int backend_reserve(int fd, uint64_t size);
+int backend_grow_fd(int fd, uint64_t old_size, uint64_t size, bool reserve);

@@ -13,6 +13,8 @@
 #include "daemon/admin.h"
 #include "daemon/conn.h"
 #include "daemon/dispatch.h"
+#include "daemon/events.h"
+#include "daemon/waiters.h"
 #include "daemon/log.h"
 #include "daemon/manager.h"
 #include "daemon/procinfo.h"
@@ -27,10 +29,36 @@ typedef struct OutMsg {
 } OutMsg;
 
 static bool conn_may_read(const Conn *c) {
-        return c->n_out < CONN_OUTQ_MAX && c->out_bytes < CONN_OUTQ_BYTES_MAX;
+        return c->n_out < CONN_OUTQ_MAX && c->out_bytes < CONN_OUTQ_BYTES_MAX && !c->parked_input;
 }
 
-static void conn_update_events(Conn *c) {
+/*
+ * A parked request must be answered before the next one is read. Meanwhile
+ * the socket is still watched, so that a client that dies while waiting is
+ * noticed at once: peek, and stop watching only if a request is pending.
+ */
+static int conn_check_parked(Conn *c) {
+        char byte;
+        ssize_t n;
+
+        n = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0)
+                return -ECONNRESET;
+        if (n < 0)
+                return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+        c->parked_input = true;
+        conn_update_events(c);
+        return 0;
+}
+
+/**
+ * conn_update_events() - watch for what the connection can do now
+ * @c:          connection
+ *
+ * Readable unless its out-queue is full or a request is parked; writable
+ * while replies are queued.
+ */
+void conn_update_events(Conn *c) {
         int events = 0;
 
         if (conn_may_read(c))
@@ -89,6 +117,7 @@ static int conn_flush(Conn *c) {
                 c->out_bytes -= o->len;
                 outmsg_free(o);
         }
+        events_flush_dropped(c);
         conn_update_events(c);
         return 0;
 }
@@ -163,7 +192,7 @@ static int conn_read(Conn *c) {
                 uint8_t buf[CMSG_SPACE(sizeof(int) * 253)];
         } control;
 
-        for (int i = 0; i < CONN_BATCH_MAX && conn_may_read(c); i++) {
+        for (int i = 0; i < CONN_BATCH_MAX && conn_may_read(c) && !c->waiter; i++) {
                 struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
                 struct msghdr msg = {
                         .msg_iov = &iov,
@@ -205,7 +234,7 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
         if (revents & EV_WRITE)
                 r = conn_flush(c);
         if (r >= 0 && (revents & EV_READ))
-                r = conn_read(c);
+                r = c->waiter ? conn_check_parked(c) : conn_read(c);
         if (r >= 0 && c->n_out > 0)
                 r = conn_flush(c);
         if (r < 0) {
@@ -308,6 +337,7 @@ int conn_new(Manager *m, int fd, Conn **ret) {
         c->fd = fd;
         list_init(&c->outq);
         list_init(&c->link);
+        list_init(&c->watches);
         holdset_init(&c->holds);
         r = conn_read_creds(c);
         if (r >= 0)
@@ -354,6 +384,8 @@ fail:
 Conn *conn_free(Conn *c) {
         if (!c)
                 return NULL;
+        waiters_conn_free(c);
+        events_conn_free(c);
         ev_io_stop(c->manager->loop, &c->io);
         registry_holdset_clear(c->manager->registry, &c->holds);
         list_for_each_safe(l, &c->outq)

@@ -43,8 +43,16 @@ typedef struct Conn {
         bool is_admin;                  /* accepted on the admin socket */
         HNode id_node;                  /* manager->conns_by_id */
         char comm[SHMB_COMM_MAX + 1];   /* /proc/PID/comm at accept, "?" if unknown */
+        struct Waiter *waiter;          /* a parked OPEN: no further request is read meanwhile */
+        bool parked_input;              /* ...and the client sent more: stop watching until it is answered */
+        List watches;                   /* Watch.conn_link */
+        unsigned n_watches;
+        uint32_t last_watch_id;
+        uint64_t event_seq;             /* events sent or dropped */
+        uint64_t events_dropped;        /* dropped since the last DROPPED notice */
 } Conn;
 
 int conn_new(Manager *m, int fd, Conn **ret);
 Conn *conn_free(Conn *c);
 int conn_send(Conn *c, const void *buf, size_t len, int fd);
+void conn_update_events(Conn *c);

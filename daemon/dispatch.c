@@ -12,6 +12,9 @@
 #include "daemon/backend.h"
 #include "daemon/conn.h"
 #include "daemon/dispatch.h"
+#include "daemon/dispatch-internal.h"
+#include "daemon/events.h"
+#include "daemon/waiters.h"
 #include "daemon/log.h"
 #include "daemon/manager.h"
 #include "daemon/policy.h"
@@ -22,7 +25,7 @@
 
 static uint8_t out[SHMB_MSG_MAX];
 
-_printf_(5, 6) static int reply_error(Conn *c, const ProtoHeader *h, int status, int level, const char *fmt, ...) {
+_printf_(5, 6) int reply_error(Conn *c, const ProtoHeader *h, int status, int level, const char *fmt, ...) {
         char text[SHMB_ERROR_TEXT_MAX + 1];
         ProtoBuf b;
         va_list ap;
@@ -38,7 +41,7 @@ _printf_(5, 6) static int reply_error(Conn *c, const ProtoHeader *h, int status,
         return n < 0 ? n : conn_send(c, out, (size_t)n, -1);
 }
 
-static void seginfo_fill(ProtoSegInfo *si, const Segment *s, uint16_t flags) {
+void seginfo_fill(ProtoSegInfo *si, const Segment *s, uint16_t flags) {
         *si = (ProtoSegInfo){
                 .id = s->id,
                 .size = s->size,
@@ -50,12 +53,14 @@ static void seginfo_fill(ProtoSegInfo *si, const Segment *s, uint16_t flags) {
                 .lifetime = s->lifetime,
                 .flags = (uint16_t)(flags | s->flags | (s->linked ? 0 : PROTO_SEG_UNLINKED)),
                 .shmid = s->obj.shmid,
+                .ttl_sec = s->ttl_sec,
                 .created_usec = s->created_usec,
+                .max_size = s->max_size,
         };
         memcpy(si->name, s->name, sizeof(si->name));
 }
 
-static int reply_seginfo(Conn *c, const ProtoHeader *h, const Segment *s, uint16_t flags, int fd) {
+int reply_seginfo(Conn *c, const ProtoHeader *h, const Segment *s, uint16_t flags, int fd) {
         ProtoSegInfo si;
         ProtoBuf b;
         int n;
@@ -68,7 +73,7 @@ static int reply_seginfo(Conn *c, const ProtoHeader *h, const Segment *s, uint16
         return n < 0 ? n : conn_send(c, out, (size_t)n, fd);
 }
 
-static int reply_empty(Conn *c, const ProtoHeader *h) {
+int reply_empty(Conn *c, const ProtoHeader *h) {
         ProtoBuf b;
         int n;
 
@@ -78,7 +83,7 @@ static int reply_empty(Conn *c, const ProtoHeader *h) {
         return n < 0 ? n : conn_send(c, out, (size_t)n, -1);
 }
 
-static int reply_registry_error(Conn *c, const ProtoHeader *h, int r, const char *name) {
+int reply_registry_error(Conn *c, const ProtoHeader *h, int r, const char *name) {
         if (r == -ENOMEM)
                 return reply_error(c, h, SHMB_STATUS_NO_MEMORY, LOG_WARNING, "daemon out of memory");
         if (r < 0)
@@ -119,7 +124,7 @@ static int handle_hello(Conn *c, const ProtoRequest *req) {
         return n < 0 ? n : conn_send(c, out, (size_t)n, -1);
 }
 
-static int segment_status_from_errno(int r) {
+int segment_status_from_errno(int r) {
         switch (r) {
         case -ENOSPC:
         case -ENOMEM:
@@ -139,17 +144,19 @@ static int segment_status_from_errno(int r) {
         }
 }
 
-static int reply_denied(Conn *c, const ProtoHeader *h, const Segment *s, bool write) {
+int reply_denied(Conn *c, const ProtoHeader *h, const Segment *s, bool write) {
         return reply_error(c, h, SHMB_STATUS_DENIED, LOG_DEBUG,
                            "uid %u may not open '%s' %s (owner %u, group %u, mode %04o)", (unsigned)c->creds.uid,
                            s->name, access_word(write), (unsigned)s->uid, (unsigned)s->gid, s->mode);
 }
 
-/* Open an existing segment for @c; @flags are seginfo flags for the reply. */
-static int open_existing(Conn *c, const ProtoHeader *h, Segment *s, bool write) {
+/* Open an existing segment for @c; a published segment is opened read-only whatever was asked. */
+int dispatch_open_existing(Conn *c, const ProtoHeader *h, Segment *s, bool write) {
         const BackendOps *ops = backend_get(s->backend);
         int fd = -1, r;
 
+        if (s->flags & PROTO_SEG_PUBLISHED)
+                write = false;
         if (!policy_may_access(&c->creds, s->uid, s->gid, s->mode, write))
                 return reply_denied(c, h, s, write);
         r = ops ? ops->get_fd(s, write, &fd) : -ENOSYS;
@@ -168,7 +175,7 @@ static int handle_create(Conn *c, const ProtoRequest *req) {
         uint8_t backend = req->create.backend ? req->create.backend : m->cfg.default_backend;
         const BackendOps *ops = backend_get(backend);
         const char *name = req->create.name;
-        uint64_t size = req->create.size;
+        uint64_t size = req->create.size, max_size;
         uint16_t seg_flags = 0;
         SegmentParams p;
         Segment *s;
@@ -195,6 +202,7 @@ static int handle_create(Conn *c, const ProtoRequest *req) {
                 size = (size + page - 1) / page * page;
                 seg_flags |= PROTO_SEG_HUGE;
         }
+        max_size = size;
         if (req->create.flags & PROTO_CREATE_RESERVE) {
                 if (backend == PROTO_BACKEND_SYSV)
                         return reply_error(c, h, SHMB_STATUS_UNSUPPORTED, LOG_DEBUG,
@@ -202,10 +210,19 @@ static int handle_create(Conn *c, const ProtoRequest *req) {
                                            "the kernel charges them at shmget() time");
                 seg_flags |= PROTO_SEG_RESERVED;
         }
-        if (size > m->cfg.max_segment_size)
+        if (req->create.max_size > size) {
+                if (backend == PROTO_BACKEND_SYSV)
+                        return reply_error(c, h, SHMB_STATUS_UNSUPPORTED, LOG_DEBUG,
+                                           "sysv segments cannot grow in place, so they take no max_size");
+                if (seg_flags & PROTO_SEG_HUGE)
+                        return reply_error(c, h, SHMB_STATUS_UNSUPPORTED, LOG_DEBUG,
+                                           "huge-page segments cannot grow, so they take no max_size");
+                max_size = req->create.max_size;
+        }
+        if (max_size > m->cfg.max_segment_size)
                 return reply_error(c, h, SHMB_STATUS_TOO_LARGE, LOG_DEBUG,
                                    "size %llu exceeds the daemon's maximum of %llu bytes",
-                                   (unsigned long long)size,
+                                   (unsigned long long)max_size,
                                    (unsigned long long)m->cfg.max_segment_size);
         s = registry_find(m->registry, name);
         if (s) {
@@ -223,12 +240,16 @@ static int handle_create(Conn *c, const ProtoRequest *req) {
                                            "segment '%s' exists with %llu bytes, fewer than the %llu asked for",
                                            name, (unsigned long long)s->size,
                                            (unsigned long long)size);
-                return open_existing(c, h, s, true);
+                return dispatch_open_existing(c, h, s, true);
         }
 
         p = (SegmentParams){
                 .name = name,
                 .size = size,
+                .max_size = max_size,
+                /* A memfd is sized to its maximum at once, and any writer can touch all of it. */
+                .charge = backend == PROTO_BACKEND_MEMFD ? max_size : size,
+                .ttl_sec = req->create.ttl_sec,
                 .uid = c->creds.uid,
                 .gid = c->creds.gid,
                 .mode = req->create.mode,
@@ -255,16 +276,25 @@ static int handle_create(Conn *c, const ProtoRequest *req) {
         }
         log_debug("Client pid=%d uid=%u created '%s' (%llu bytes, %s, mode %04o)", (int)c->pid,
                   (unsigned)c->creds.uid, name, (unsigned long long)s->size, backend_name(backend), s->mode);
-        return reply_seginfo(c, h, s, PROTO_SEG_CREATED, fd);
+        r = reply_seginfo(c, h, s, PROTO_SEG_CREATED, fd);
+        events_emit(m, PROTO_EVENT_CREATED, s);
+        waiters_wake(m, s);
+        return r;
 }
 
 static int handle_open(Conn *c, const ProtoRequest *req) {
         Segment *s = registry_find(c->manager->registry, req->open.name);
+        bool want_published = req->open.flags & PROTO_OPEN_WAIT_PUBLISHED;
 
-        if (!s)
-                return reply_error(c, &req->hdr, SHMB_STATUS_NOT_FOUND, LOG_DEBUG, "no segment named '%s'",
+        if (s && (!want_published || (s->flags & PROTO_SEG_PUBLISHED)))
+                return dispatch_open_existing(c, &req->hdr, s, !(req->open.flags & PROTO_OPEN_RDONLY));
+        if (req->open.timeout_ms > 0)
+                return waiters_park(c, &req->hdr, req->open.name, req->open.flags, req->open.timeout_ms);
+        if (s)
+                return reply_error(c, &req->hdr, SHMB_STATUS_NOT_FOUND, LOG_DEBUG, "segment '%s' is not published",
                                    req->open.name);
-        return open_existing(c, &req->hdr, s, !(req->open.flags & PROTO_OPEN_RDONLY));
+        return reply_error(c, &req->hdr, SHMB_STATUS_NOT_FOUND, LOG_DEBUG, "no segment named '%s'",
+                           req->open.name);
 }
 
 static int handle_release(Conn *c, const ProtoRequest *req) {
@@ -288,7 +318,7 @@ static int handle_unlink(Conn *c, const ProtoRequest *req) {
         return reply_empty(c, &req->hdr);
 }
 
-static bool visible(const Conn *c, const Segment *s) {
+bool dispatch_may_read(const Conn *c, const Segment *s) {
         return policy_may_access(&c->creds, s->uid, s->gid, s->mode, false);
 }
 
@@ -298,7 +328,7 @@ static int handle_stat(Conn *c, const ProtoRequest *req) {
         if (!s)
                 return reply_error(c, &req->hdr, SHMB_STATUS_NOT_FOUND, LOG_DEBUG, "no segment named '%s'",
                                    req->stat.name);
-        if (!visible(c, s))
+        if (!dispatch_may_read(c, s))
                 return reply_error(c, &req->hdr, SHMB_STATUS_DENIED, LOG_DEBUG,
                                    "uid %u may not read '%s' (owner %u, group %u, mode %04o)",
                                    (unsigned)c->creds.uid, s->name, (unsigned)s->uid, (unsigned)s->gid, s->mode);
@@ -313,7 +343,7 @@ static int handle_sync(Conn *c, const ProtoRequest *req) {
         if (!s)
                 return reply_error(c, &req->hdr, SHMB_STATUS_NOT_FOUND, LOG_DEBUG, "no segment named '%s'",
                                    req->sync.name);
-        if (!visible(c, s))
+        if (!dispatch_may_read(c, s))
                 return reply_error(c, &req->hdr, SHMB_STATUS_DENIED, LOG_DEBUG,
                                    "uid %u may not read '%s' (owner %u, group %u, mode %04o)",
                                    (unsigned)c->creds.uid, s->name, (unsigned)s->uid, (unsigned)s->gid, s->mode);
@@ -354,7 +384,7 @@ static int handle_list(Conn *c, const ProtoRequest *req) {
                         flags |= SHMB_LIST_MORE;
                         break;
                 }
-                if (s->linked && visible(c, s)) {
+                if (s->linked && dispatch_may_read(c, s)) {
                         seginfo_fill(&si, s, 0);
                         proto_put_seginfo(&b, &si);
                         if (b.overflow) {
@@ -425,6 +455,14 @@ int dispatch_request(Conn *c, const uint8_t *buf, size_t len, size_t n_fds) {
                 return handle_list(c, &req);
         case SHMB_MSG_SYNC:
                 return handle_sync(c, &req);
+        case SHMB_MSG_RESIZE:
+                return dispatch_resize(c, &req);
+        case SHMB_MSG_PUBLISH:
+                return dispatch_publish(c, &req);
+        case SHMB_MSG_WATCH:
+                return dispatch_watch(c, &req);
+        case SHMB_MSG_UNWATCH:
+                return dispatch_unwatch(c, &req);
         }
         return reply_error(c, &req.hdr, SHMB_STATUS_UNSUPPORTED, LOG_DEBUG, "unknown message type");
 }

@@ -19,6 +19,7 @@
 
 #include "daemon/backend.h"
 #include "daemon/conn.h"
+#include "daemon/events.h"
 #include "daemon/log.h"
 #include "daemon/manager.h"
 #include "protocol/shmb-proto.h"
@@ -65,10 +66,65 @@ void manager_config_defaults(ManagerConfig *cfg) {
         };
 }
 
+/* Lifetime "ttl": a timer runs while a named segment has no holder. */
+typedef struct TtlTimer {
+        ev_timer timer;
+        Manager *manager;
+        Segment *segment;
+} TtlTimer;
+
+static void ttl_timer_free(Manager *m, Segment *s) {
+        TtlTimer *t = s->userdata;
+
+        if (!t)
+                return;
+        ev_timer_stop(m->loop, &t->timer);
+        free(t);
+        s->userdata = NULL;
+}
+
+static void ttl_expired_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        TtlTimer *t = container_of(w, TtlTimer, timer);
+        Segment *s = t->segment;
+
+        log_debug("Segment '%s' unused for %u s: its time is up", s->name, s->ttl_sec);
+        ttl_timer_free(t->manager, s);
+        registry_unlink(t->manager->registry, s);
+}
+
+static void segment_idle_cb(Segment *s, bool idle, void *userdata) {
+        Manager *m = userdata;
+        TtlTimer *t;
+
+        if (s->lifetime != PROTO_LIFETIME_TTL)
+                return;
+        if (!idle) {
+                ttl_timer_free(m, s);
+                return;
+        }
+        if (s->userdata)
+                return;
+        t = calloc(1, sizeof(*t));
+        if (!t) {
+                /* Without a timer the segment would never expire: end it now. */
+                log_warning("Out of memory for the timer of '%s'; removing it now", s->name);
+                registry_unlink(m->registry, s);
+                return;
+        }
+        t->manager = m;
+        t->segment = s;
+        ev_timer_init(&t->timer, ttl_expired_cb, (double)s->ttl_sec, 0.);
+        ev_timer_start(m->loop, &t->timer);
+        s->userdata = t;
+}
+
 static void segment_destroy_cb(Segment *s, void *userdata) {
         const BackendOps *ops = backend_get(s->backend);
         Manager *m = userdata;
 
+        ttl_timer_free(m, s);
+        if (!m->stopping)
+                events_emit(m, PROTO_EVENT_DESTROYED, s);
         if (!ops)
                 return;
         if (m->stopping && ops->detach) {
@@ -81,8 +137,10 @@ static void segment_destroy_cb(Segment *s, void *userdata) {
 
 static void segment_unlinked_cb(Segment *s, void *userdata) {
         const BackendOps *ops = backend_get(s->backend);
+        Manager *m = userdata;
 
         log_debug("Segment '%s' (id %llu) lost its name", s->name, (unsigned long long)s->id);
+        events_emit(m, PROTO_EVENT_UNLINKED, s);
         if (ops && ops->unlinked)
                 ops->unlinked(s);
 }
@@ -162,6 +220,7 @@ int manager_new(Manager **ret, const ManagerConfig *cfg) {
         m->listen_fd = -1;
         m->lock_fd = -1;
         list_init(&m->conns);
+        list_init(&m->watches);
         m->conn_limits.max_total = cfg->max_connections;
         m->conn_limits.max_per_user = cfg->max_connections_per_user;
         admin_listener_init(&m->admin);
@@ -181,6 +240,7 @@ int manager_new(Manager **ret, const ManagerConfig *cfg) {
         }
         registry_set_unlink_fn(m->registry, segment_unlinked_cb);
         registry_set_clock(m->registry, now_usec);
+        registry_set_idle_fn(m->registry, segment_idle_cb);
         ev_timer_init(&m->accept_retry, accept_retry_cb, ACCEPT_RETRY_SEC, 0.);
         ev_signal_init(&m->sig_term, signal_cb, SIGTERM);
         ev_signal_init(&m->sig_int, signal_cb, SIGINT);
@@ -335,6 +395,7 @@ Manager *manager_free(Manager *m) {
         hmap_deinit(&m->conns_by_id);
         m->stopping = true;
         m->registry = registry_free(m->registry);
+        hmap_deinit(&m->waiters);
         conn_limits_deinit(&m->conn_limits);
         safe_close(m->lock_fd);
         if (m->listen_fd >= 0) {

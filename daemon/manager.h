@@ -45,6 +45,8 @@ typedef struct Manager {
         ev_signal sig_term;
         ev_signal sig_int;
         List conns;
+        List watches;                   /* Watch.all_link: every subscription */
+        HMap waiters;                   /* parked OPENs by name */
         uint64_t n_conns;
         ConnLimits conn_limits;
         uint64_t last_conn_id;

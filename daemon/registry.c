@@ -3,7 +3,9 @@
  *
  * A segment is freed when nobody holds it and either its name is gone or
  * its lifetime is "holders". Unlinking removes the name at once; holders
- * keep the segment (and the memory) until they let go.
+ * keep the segment (and the memory) until they let go. A named segment of
+ * lifetime "ttl" that nobody holds is idle: the daemon, told through the
+ * idle callback, unlinks it when its time is up.
  */
 
 #include <errno.h>
@@ -26,6 +28,7 @@ struct Registry {
         RegistryDestroyFn destroy;
         RegistryUnlinkFn unlinked;
         RegistryClockFn clock;
+        RegistryIdleFn idle;
         void *userdata;
         HMap by_name;
         HMap by_id;
@@ -79,6 +82,17 @@ void registry_set_unlink_fn(Registry *r, RegistryUnlinkFn fn) {
         r->unlinked = fn;
 }
 
+/**
+ * registry_set_idle_fn() - be told when a kept segment loses its last holder or gains a first one
+ * @r:          registry
+ * @fn:         called with idle=true when the last hold goes and the segment
+ *              stays (named, lifetime not "holders"), idle=false on the
+ *              first hold of such a segment
+ */
+void registry_set_idle_fn(Registry *r, RegistryIdleFn fn) {
+        r->idle = fn;
+}
+
 static void segment_unname(Registry *r, Segment *s) {
         hmap_remove(&r->by_name, &s->name_node);
         s->linked = false;
@@ -111,14 +125,14 @@ static void segment_free(Registry *r, Segment *s) {
         u = user_find(r, s->uid);
         if (u) {
                 u->segments--;
-                u->bytes -= s->size;
+                u->bytes -= s->charged;
                 if (u->segments == 0) {
                         hmap_remove(&r->users, &u->node);
                         free(u);
                 }
         }
         r->n_segments--;
-        r->n_bytes -= s->size;
+        r->n_bytes -= s->charged;
         if (s->backend < _PROTO_BACKEND_MAX) {
                 r->backend_segments[s->backend]--;
                 r->backend_bytes[s->backend] -= s->size;
@@ -126,9 +140,12 @@ static void segment_free(Registry *r, Segment *s) {
         free(s);
 }
 
-static void segment_maybe_free(Registry *r, Segment *s) {
-        if (s->n_holders == 0 && (!s->linked || s->lifetime == PROTO_LIFETIME_HOLDERS))
+static bool segment_maybe_free(Registry *r, Segment *s) {
+        if (s->n_holders == 0 && (!s->linked || s->lifetime == PROTO_LIFETIME_HOLDERS)) {
                 segment_free(r, s);
+                return true;
+        }
+        return false;
 }
 
 static void hold_free(Registry *r, Hold *h) {
@@ -141,7 +158,8 @@ static void hold_free(Registry *r, Hold *h) {
         h->set->bytes -= s->size;
         s->n_holders--;
         free(h);
-        segment_maybe_free(r, s);
+        if (!segment_maybe_free(r, s) && s->n_holders == 0 && r->idle)
+                r->idle(s, true, r->userdata);
 }
 
 /**
@@ -334,7 +352,8 @@ int registry_hold(Registry *r, Segment *s, HoldSet *set, bool writable) {
         list_append(&set->holds, &h->set_link);
         set->n_holds++;
         set->bytes += s->size;
-        s->n_holders++;
+        if (s->n_holders++ == 0 && r->idle)
+                r->idle(s, false, r->userdata);
         return 0;
 }
 
@@ -360,7 +379,7 @@ int registry_create(Registry *r, const SegmentParams *p, HoldSet *creator, Segme
         if (registry_find(r, p->name))
                 return REGISTRY_E_EXISTS;
         /* A segment restored at start existed already: it is counted, never refused. */
-        q = creator ? quota_check(r, p->uid, p->size) : 0;
+        q = creator ? quota_check(r, p->uid, p->charge ? p->charge : p->size) : 0;
         if (q)
                 return q;
         if (creator && r->limits.max_holds_per_conn && creator->n_holds >= r->limits.max_holds_per_conn)
@@ -384,6 +403,9 @@ int registry_create(Registry *r, const SegmentParams *p, HoldSet *creator, Segme
         s->id = r->next_id;
         snprintf(s->name, sizeof(s->name), "%s", p->name);
         s->size = p->size;
+        s->max_size = p->max_size ? p->max_size : p->size;
+        s->charged = p->charge ? p->charge : p->size;
+        s->ttl_sec = p->ttl_sec;
         s->uid = p->uid;
         s->gid = p->gid;
         s->mode = p->mode;
@@ -405,9 +427,9 @@ int registry_create(Registry *r, const SegmentParams *p, HoldSet *creator, Segme
         r->next_id++;
         list_append(&r->segments, &s->id_link);
         u->segments++;
-        u->bytes += s->size;
+        u->bytes += s->charged;
         r->n_segments++;
-        r->n_bytes += s->size;
+        r->n_bytes += s->charged;
         if (s->backend < _PROTO_BACKEND_MAX) {
                 r->backend_segments[s->backend]++;
                 r->backend_bytes[s->backend] += s->size;
@@ -473,6 +495,62 @@ void registry_unlink(Registry *r, Segment *s) {
                 return;
         segment_unname(r, s);
         segment_maybe_free(r, s);
+}
+
+/**
+ * registry_resize_check() - whether the owner's quota allows charging @charge for @s
+ * @r:          registry
+ * @s:          segment
+ * @charge:     the charge after growing (not below the current one)
+ *
+ * Return: 0, REGISTRY_E_SHRINK, REGISTRY_E_QUOTA_BYTES or REGISTRY_E_QUOTA_USER_BYTES.
+ */
+int registry_resize_check(Registry *r, const Segment *s, uint64_t charge) {
+        const RegistryLimits *l = &r->limits;
+        UserUsage *u = user_find(r, s->uid);
+        uint64_t delta;
+
+        if (charge < s->charged)
+                return REGISTRY_E_SHRINK;
+        delta = charge - s->charged;
+        if (l->max_bytes && (delta > l->max_bytes || r->n_bytes > l->max_bytes - delta))
+                return REGISTRY_E_QUOTA_BYTES;
+        if (u && l->max_bytes_per_user && (delta > l->max_bytes_per_user || u->bytes > l->max_bytes_per_user - delta))
+                return REGISTRY_E_QUOTA_USER_BYTES;
+        return 0;
+}
+
+/**
+ * registry_resize() - record a grown segment and charge its owner for it
+ * @r:          registry
+ * @s:          segment
+ * @size:       new size, not below the current one
+ * @charge:     new quota charge, not below the current one
+ *
+ * Return: 0, or what registry_resize_check() says (nothing changed then).
+ */
+int registry_resize(Registry *r, Segment *s, uint64_t size, uint64_t charge) {
+        UserUsage *u = user_find(r, s->uid);
+        int q;
+
+        if (size < s->size)
+                return REGISTRY_E_SHRINK;
+        q = registry_resize_check(r, s, charge);
+        if (q)
+                return q;
+        if (u)
+                u->bytes += charge - s->charged;
+        r->n_bytes += charge - s->charged;
+        if (s->backend < _PROTO_BACKEND_MAX)
+                r->backend_bytes[s->backend] += size - s->size;
+        /* Holders' "bytes held" follow the size. */
+        list_for_each(l, &s->holds)
+                list_entry(l, Hold, seg_link)->set->bytes += size - s->size;
+        s->charged = charge;
+        s->size = size;
+        if (s->max_size < size)
+                s->max_size = size;
+        return 0;
 }
 
 /**
@@ -566,6 +644,8 @@ const char *registry_strerror(int code) {
                 return "the daemon's limit on bytes in segments is reached";
         case REGISTRY_E_QUOTA_HOLDS:
                 return "this connection's limit on holds is reached";
+        case REGISTRY_E_SHRINK:
+                return "segments only grow";
         default:
                 return "unknown registry error";
         }

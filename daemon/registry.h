@@ -27,6 +27,7 @@ enum {
         REGISTRY_E_QUOTA_SEGMENTS,
         REGISTRY_E_QUOTA_BYTES,
         REGISTRY_E_QUOTA_HOLDS,
+        REGISTRY_E_SHRINK,
 };
 
 typedef struct RegistryLimits {
@@ -74,16 +75,20 @@ struct Segment {
         HoldSet *creator;               /* while lifetime "creator" and connected */
         uint64_t id;
         uint64_t size;
+        uint64_t max_size;              /* a resize may grow it up to this */
+        uint64_t charged;               /* bytes charged to the owner's quota */
         uid_t uid;
         gid_t gid;
         uint32_t mode;
         uint8_t lifetime;
         uint8_t backend;
-        uint16_t flags;                 /* PROTO_SEG_HUGE, PROTO_SEG_RESERVED */
+        uint16_t flags;                 /* PROTO_SEG_HUGE, _RESERVED, _PUBLISHED, _FROZEN */
+        uint32_t ttl_sec;               /* lifetime "ttl" */
         bool linked;                    /* the name still refers to it */
         uint64_t n_holders;             /* distinct holding connections */
         uint64_t created_usec;
         uint64_t last_opened_usec;      /* last create/open (registry clock), 0: never */
+        void *userdata;                 /* the daemon's (the TTL timer) */
         SegmentObject obj;
         char name[SHMB_NAME_MAX + 1];
 };
@@ -91,22 +96,27 @@ struct Segment {
 typedef struct SegmentParams {
         const char *name;
         uint64_t size;
+        uint64_t max_size;              /* 0: the size */
+        uint64_t charge;                /* quota charge; 0: the size */
         uid_t uid;
         gid_t gid;
         uint32_t mode;
         uint8_t lifetime;
         uint8_t backend;
         uint16_t flags;
+        uint32_t ttl_sec;
         uint64_t created_usec;
 } SegmentParams;
 
 typedef void (*RegistryDestroyFn)(Segment *s, void *userdata);
 typedef void (*RegistryUnlinkFn)(Segment *s, void *userdata);
 typedef uint64_t (*RegistryClockFn)(void);
+typedef void (*RegistryIdleFn)(Segment *s, bool idle, void *userdata);
 
 int registry_new(Registry **ret, const RegistryLimits *limits, RegistryDestroyFn destroy, void *userdata);
 Registry *registry_free(Registry *r);
 void registry_set_unlink_fn(Registry *r, RegistryUnlinkFn fn);
+void registry_set_idle_fn(Registry *r, RegistryIdleFn fn);
 
 void holdset_init(HoldSet *set);
 void registry_holdset_clear(Registry *r, HoldSet *set);
@@ -115,6 +125,8 @@ int registry_create(Registry *r, const SegmentParams *p, HoldSet *creator, Segme
 int registry_hold(Registry *r, Segment *s, HoldSet *set, bool writable);
 int registry_release(Registry *r, HoldSet *set, uint64_t id);
 void registry_unlink(Registry *r, Segment *s);
+int registry_resize_check(Registry *r, const Segment *s, uint64_t charge);
+int registry_resize(Registry *r, Segment *s, uint64_t size, uint64_t charge);
 
 Segment *registry_find(Registry *r, const char *name);
 Segment *registry_find_id(Registry *r, uint64_t id);

@@ -97,6 +97,18 @@ bool proto_name_valid(const char *name, size_t len) {
         return true;
 }
 
+/**
+ * proto_prefix_valid() - whether a name prefix (for WATCH) is acceptable
+ * @prefix:     bytes
+ * @len:        length, 0 to SHMB_NAME_MAX (empty matches every name)
+ *
+ * Return: true if every byte is a name character and it does not start
+ * with '.' or '-'.
+ */
+bool proto_prefix_valid(const char *prefix, size_t len) {
+        return len == 0 || proto_name_valid(prefix, len);
+}
+
 static const struct {
         const char *name;
         const char *text;
@@ -166,11 +178,14 @@ const char *proto_type_name(uint16_t type) {
         static const char *const names[_SHMB_MSG_REQUEST_MAX] = {
                 [SHMB_MSG_HELLO] = "hello",   [SHMB_MSG_CREATE] = "create", [SHMB_MSG_OPEN] = "open",
                 [SHMB_MSG_RELEASE] = "release", [SHMB_MSG_UNLINK] = "unlink", [SHMB_MSG_STAT] = "stat",
-                [SHMB_MSG_LIST] = "list",     [SHMB_MSG_SYNC] = "sync",
+                [SHMB_MSG_LIST] = "list",     [SHMB_MSG_SYNC] = "sync",     [SHMB_MSG_RESIZE] = "resize",
+                [SHMB_MSG_PUBLISH] = "publish", [SHMB_MSG_WATCH] = "watch", [SHMB_MSG_UNWATCH] = "unwatch",
         };
 
         type &= (uint16_t)~SHMB_MSG_REPLY;
-        if (type == 0 || type >= _SHMB_MSG_REQUEST_MAX)
+        if (type == SHMB_MSG_EVENT)
+                return "event";
+        if (type == 0 || type >= _SHMB_MSG_REQUEST_MAX || !names[type])
                 return "unknown";
         return names[type];
 }
@@ -243,7 +258,7 @@ int proto_decode_request(const void *buf, size_t len, ProtoRequest *ret, const c
                 *ret_why = "reply type sent as a request";
                 return SHMB_STATUS_INVALID;
         }
-        if (h->type == 0 || h->type >= _SHMB_MSG_REQUEST_MAX) {
+        if (h->type == 0 || h->type >= _SHMB_MSG_REQUEST_MAX || !strcmp(proto_type_name(h->type), "unknown")) {
                 *ret_why = "unknown message type";
                 return SHMB_STATUS_UNSUPPORTED;
         }
@@ -276,10 +291,8 @@ int proto_decode_request(const void *buf, size_t len, ProtoRequest *ret, const c
                 ret->create.lifetime = get_u8(&r);
                 ret->create.backend = get_u8(&r);
                 ret->create.flags = get_u16(&r);
-                if (get_u32(&r) != 0 && !r.short_read) {
-                        *ret_why = "reserved field must be zero";
-                        return SHMB_STATUS_INVALID;
-                }
+                ret->create.ttl_sec = get_u32(&r);
+                ret->create.max_size = get_u64(&r);
                 s = get_name(&r, ret->create.name, ret_why);
                 if (s)
                         return s;
@@ -303,19 +316,73 @@ int proto_decode_request(const void *buf, size_t len, ProtoRequest *ret, const c
                         *ret_why = "unknown create flags";
                         return SHMB_STATUS_UNSUPPORTED;
                 }
+                if ((ret->create.lifetime == PROTO_LIFETIME_TTL) != (ret->create.ttl_sec != 0)) {
+                        *ret_why = "ttl_sec must be at least 1 with lifetime ttl and 0 otherwise";
+                        return SHMB_STATUS_INVALID;
+                }
+                if (ret->create.max_size && ret->create.max_size < ret->create.size) {
+                        *ret_why = "max_size is below size";
+                        return SHMB_STATUS_INVALID;
+                }
                 break;
         case SHMB_MSG_OPEN:
                 ret->open.flags = get_u16(&r);
-                if ((get_u16(&r) != 0 || get_u32(&r) != 0) && !r.short_read) {
-                        *ret_why = "reserved fields must be zero";
+                if (get_u16(&r) != 0 && !r.short_read) {
+                        *ret_why = "reserved field must be zero";
                         return SHMB_STATUS_INVALID;
                 }
+                ret->open.timeout_ms = get_u32(&r);
                 s = get_name(&r, ret->open.name, ret_why);
                 if (s)
                         return s;
                 if (ret->open.flags & ~PROTO_OPEN_FLAGS_ALL) {
                         *ret_why = "unknown open flags";
                         return SHMB_STATUS_UNSUPPORTED;
+                }
+                if (ret->open.timeout_ms > PROTO_OPEN_TIMEOUT_MAX) {
+                        *ret_why = "timeout_ms is above 3600000 (one hour)";
+                        return SHMB_STATUS_INVALID;
+                }
+                break;
+        case SHMB_MSG_RESIZE:
+                ret->resize.size = get_u64(&r);
+                s = get_name(&r, ret->resize.name, ret_why);
+                if (s)
+                        return s;
+                if (ret->resize.size == 0) {
+                        *ret_why = "size must be at least 1 byte";
+                        return SHMB_STATUS_INVALID;
+                }
+                break;
+        case SHMB_MSG_WATCH: {
+                size_t n;
+
+                ret->watch.flags = get_u16(&r);
+                if ((get_u16(&r) != 0 || get_u32(&r) != 0) && !r.short_read) {
+                        *ret_why = "reserved fields must be zero";
+                        return SHMB_STATUS_INVALID;
+                }
+                if (!get_str(&r, ret->watch.pattern, sizeof(ret->watch.pattern), &n)) {
+                        *ret_why = r.short_read ? "payload too short for the pattern" : "pattern longer than 255 bytes";
+                        return r.short_read ? SHMB_STATUS_INVALID : SHMB_STATUS_BAD_NAME;
+                }
+                if (ret->watch.flags & ~PROTO_WATCH_FLAGS_ALL) {
+                        *ret_why = "unknown watch flags";
+                        return SHMB_STATUS_UNSUPPORTED;
+                }
+                if (memchr(ret->watch.pattern, 0, n) ||
+                    !((ret->watch.flags & PROTO_WATCH_PREFIX) ? proto_prefix_valid(ret->watch.pattern, n)
+                                                              : proto_name_valid(ret->watch.pattern, n))) {
+                        *ret_why = "pattern must be a valid name, or with the prefix flag a valid start of one";
+                        return SHMB_STATUS_BAD_NAME;
+                }
+                break;
+        }
+        case SHMB_MSG_UNWATCH:
+                ret->unwatch.watch_id = get_u32(&r);
+                if (get_u32(&r) != 0 && !r.short_read) {
+                        *ret_why = "reserved field must be zero";
+                        return SHMB_STATUS_INVALID;
                 }
                 break;
         case SHMB_MSG_RELEASE:
@@ -324,7 +391,8 @@ int proto_decode_request(const void *buf, size_t len, ProtoRequest *ret, const c
         case SHMB_MSG_UNLINK:
         case SHMB_MSG_STAT:
         case SHMB_MSG_SYNC:
-                /* unlink, stat and sync share one layout: the name. */
+        case SHMB_MSG_PUBLISH:
+                /* unlink, stat, sync and publish share one layout: the name. */
                 s = get_name(&r, ret->stat.name, ret_why);
                 if (s)
                         return s;
@@ -454,6 +522,7 @@ void proto_put_seginfo(ProtoBuf *b, const ProtoSegInfo *si) {
         proto_put_u32(b, si->ttl_sec);
         proto_put_u32(b, 0);
         proto_put_u64(b, si->created_usec);
+        proto_put_u64(b, si->max_size);
         proto_put_str(b, si->name, strnlen(si->name, SHMB_NAME_MAX));
 }
 
@@ -496,13 +565,13 @@ int proto_encode_hello(ProtoBuf *b, uint32_t req_id, uint16_t min_version, uint1
 }
 
 /**
- * proto_encode_create() - CREATE request
+ * proto_encode_create() - CREATE request without ttl or max_size
  * @b:          empty buffer
  * @req_id:     request id
  * @name:       segment name (NUL-terminated, not validated here)
  * @size:       size in bytes
  * @mode:       permission bits (0..0777)
- * @lifetime:   PROTO_LIFETIME_*
+ * @lifetime:   PROTO_LIFETIME_* (not TTL)
  * @backend:    PROTO_BACKEND_*
  * @flags:      PROTO_CREATE_*
  *
@@ -510,19 +579,36 @@ int proto_encode_hello(ProtoBuf *b, uint32_t req_id, uint16_t min_version, uint1
  */
 int proto_encode_create(ProtoBuf *b, uint32_t req_id, const char *name, uint64_t size, uint32_t mode,
                         uint8_t lifetime, uint8_t backend, uint16_t flags) {
+        ProtoCreate c = {
+                .name = name, .size = size, .mode = mode, .lifetime = lifetime, .backend = backend, .flags = flags,
+        };
+
+        return proto_encode_create_full(b, req_id, &c);
+}
+
+/**
+ * proto_encode_create_full() - CREATE request with every field
+ * @b:          empty buffer
+ * @req_id:     request id
+ * @c:          fields (name NUL-terminated, not validated here)
+ *
+ * Return: message length or -EMSGSIZE.
+ */
+int proto_encode_create_full(ProtoBuf *b, uint32_t req_id, const ProtoCreate *c) {
         proto_put_header(b, SHMB_MSG_CREATE, 0, req_id);
-        proto_put_u64(b, size);
-        proto_put_u32(b, mode);
-        proto_put_u8(b, lifetime);
-        proto_put_u8(b, backend);
-        proto_put_u16(b, flags);
-        proto_put_u32(b, 0);
-        proto_put_str(b, name, strlen(name));
+        proto_put_u64(b, c->size);
+        proto_put_u32(b, c->mode);
+        proto_put_u8(b, c->lifetime);
+        proto_put_u8(b, c->backend);
+        proto_put_u16(b, c->flags);
+        proto_put_u32(b, c->ttl_sec);
+        proto_put_u64(b, c->max_size);
+        proto_put_str(b, c->name, strlen(c->name));
         return proto_finish(b);
 }
 
 /**
- * proto_encode_open() - OPEN request
+ * proto_encode_open() - OPEN request that does not wait
  * @b:          empty buffer
  * @req_id:     request id
  * @name:       segment name
@@ -531,12 +617,141 @@ int proto_encode_create(ProtoBuf *b, uint32_t req_id, const char *name, uint64_t
  * Return: message length or -EMSGSIZE.
  */
 int proto_encode_open(ProtoBuf *b, uint32_t req_id, const char *name, uint16_t flags) {
+        return proto_encode_open_wait(b, req_id, name, flags, 0);
+}
+
+/**
+ * proto_encode_open_wait() - OPEN request
+ * @b:          empty buffer
+ * @req_id:     request id
+ * @name:       segment name
+ * @flags:      PROTO_OPEN_*
+ * @timeout_ms: how long to wait for the name to appear (0: fail at once)
+ *
+ * Return: message length or -EMSGSIZE.
+ */
+int proto_encode_open_wait(ProtoBuf *b, uint32_t req_id, const char *name, uint16_t flags, uint32_t timeout_ms) {
         proto_put_header(b, SHMB_MSG_OPEN, 0, req_id);
         proto_put_u16(b, flags);
         proto_put_u16(b, 0);
-        proto_put_u32(b, 0);
+        proto_put_u32(b, timeout_ms);
         proto_put_str(b, name, strlen(name));
         return proto_finish(b);
+}
+
+/**
+ * proto_encode_resize() - RESIZE request
+ * @b:          empty buffer
+ * @req_id:     request id
+ * @name:       segment name
+ * @size:       new size in bytes (not smaller than the current one)
+ *
+ * Return: message length or -EMSGSIZE.
+ */
+int proto_encode_resize(ProtoBuf *b, uint32_t req_id, const char *name, uint64_t size) {
+        proto_put_header(b, SHMB_MSG_RESIZE, 0, req_id);
+        proto_put_u64(b, size);
+        proto_put_str(b, name, strlen(name));
+        return proto_finish(b);
+}
+
+/**
+ * proto_encode_watch() - WATCH request
+ * @b:          empty buffer
+ * @req_id:     request id
+ * @pattern:    a name, or with PROTO_WATCH_PREFIX a prefix ("" for all)
+ * @flags:      PROTO_WATCH_*
+ *
+ * Return: message length or -EMSGSIZE.
+ */
+int proto_encode_watch(ProtoBuf *b, uint32_t req_id, const char *pattern, uint16_t flags) {
+        proto_put_header(b, SHMB_MSG_WATCH, 0, req_id);
+        proto_put_u16(b, flags);
+        proto_put_u16(b, 0);
+        proto_put_u32(b, 0);
+        proto_put_str(b, pattern, strlen(pattern));
+        return proto_finish(b);
+}
+
+/**
+ * proto_encode_unwatch() - UNWATCH request
+ * @b:          empty buffer
+ * @req_id:     request id
+ * @watch_id:   from the WATCH reply
+ *
+ * Return: message length or -EMSGSIZE.
+ */
+int proto_encode_unwatch(ProtoBuf *b, uint32_t req_id, uint32_t watch_id) {
+        proto_put_header(b, SHMB_MSG_UNWATCH, 0, req_id);
+        proto_put_u32(b, watch_id);
+        proto_put_u32(b, 0);
+        return proto_finish(b);
+}
+
+/**
+ * proto_encode_event() - an EVENT notice (req_id 0)
+ * @b:          empty buffer
+ * @e:          the event
+ *
+ * Return: message length or -EMSGSIZE.
+ */
+int proto_encode_event(ProtoBuf *b, const ProtoEvent *e) {
+        proto_put_header(b, SHMB_MSG_EVENT, 0, 0);
+        proto_put_u8(b, e->kind);
+        proto_put_u8(b, 0);
+        proto_put_u16(b, e->flags);
+        proto_put_u32(b, e->watch_id);
+        proto_put_u64(b, e->seq);
+        proto_put_u64(b, e->id);
+        proto_put_u64(b, e->size);
+        proto_put_u64(b, e->dropped);
+        proto_put_str(b, e->name, strnlen(e->name, SHMB_NAME_MAX));
+        return proto_finish(b);
+}
+
+/**
+ * proto_decode_event() - payload of an EVENT notice
+ * @buf:        whole datagram (header already checked to be SHMB_MSG_EVENT)
+ * @len:        its size
+ * @ret:        the event
+ *
+ * Return: 0, or -EBADMSG if malformed or of an unknown kind.
+ */
+int proto_decode_event(const void *buf, size_t len, ProtoEvent *ret) {
+        Reader r;
+        size_t n;
+
+        reader_init(&r, buf, len, SHMB_HEADER_SIZE);
+        ret->kind = get_u8(&r);
+        (void)get_u8(&r);
+        ret->flags = get_u16(&r);
+        ret->watch_id = get_u32(&r);
+        ret->seq = get_u64(&r);
+        ret->id = get_u64(&r);
+        ret->size = get_u64(&r);
+        ret->dropped = get_u64(&r);
+        if (!get_str(&r, ret->name, sizeof(ret->name), &n) || !reader_done(&r))
+                return -EBADMSG;
+        if (ret->kind == 0 || ret->kind >= _PROTO_EVENT_MAX || (n && !proto_name_valid(ret->name, n)))
+                return -EBADMSG;
+        return 0;
+}
+
+/**
+ * proto_decode_watch_reply() - payload of a successful WATCH reply
+ * @buf:        whole datagram
+ * @len:        its size
+ * @ret_watch_id: the subscription's id
+ *
+ * Return: 0, or -EBADMSG if malformed.
+ */
+int proto_decode_watch_reply(const void *buf, size_t len, uint32_t *ret_watch_id) {
+        Reader r;
+
+        reader_init(&r, buf, len, SHMB_HEADER_SIZE);
+        *ret_watch_id = get_u32(&r);
+        (void)get_u32(&r);
+        return reader_done(&r) ? 0 : -EBADMSG;
 }
 
 /**
@@ -673,6 +888,7 @@ int proto_decode_seginfo_at(const void *buf, size_t len, size_t *offset, ProtoSe
         ret->ttl_sec = get_u32(&r);
         (void)get_u32(&r);
         ret->created_usec = get_u64(&r);
+        ret->max_size = get_u64(&r);
         if (!get_str(&r, ret->name, sizeof(ret->name), &n) || !proto_name_valid(ret->name, n))
                 return -EBADMSG;
         *offset = r.off;

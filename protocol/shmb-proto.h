@@ -35,7 +35,12 @@ enum {
         SHMB_MSG_STAT = 0x0006,
         SHMB_MSG_LIST = 0x0007,
         SHMB_MSG_SYNC = 0x0008,
+        SHMB_MSG_RESIZE = 0x000A,       /* grow a segment */
+        SHMB_MSG_PUBLISH = 0x000B,      /* make a segment immutable */
+        SHMB_MSG_WATCH = 0x000C,        /* subscribe to events of a name or prefix */
+        SHMB_MSG_UNWATCH = 0x000D,
         _SHMB_MSG_REQUEST_MAX,
+        SHMB_MSG_EVENT = 0x4001,        /* unsolicited notice from the daemon (req_id 0) */
         SHMB_MSG_REPLY = 0x8000,
 };
 
@@ -64,6 +69,7 @@ enum {
         PROTO_LIFETIME_HOLDERS = 0,     /* gone when the last holder lets go */
         PROTO_LIFETIME_CREATOR = 1,     /* gone when the creator's connection closes */
         PROTO_LIFETIME_PERSISTENT = 2,  /* kept until unlinked or the daemon stops */
+        PROTO_LIFETIME_TTL = 3,         /* destroyed after ttl_sec seconds without holders */
         _PROTO_LIFETIME_MAX,
 };
 
@@ -84,7 +90,24 @@ enum {
 
 /* OPEN flags */
 #define PROTO_OPEN_RDONLY 0x0001u
-#define PROTO_OPEN_FLAGS_ALL PROTO_OPEN_RDONLY
+#define PROTO_OPEN_WAIT_PUBLISHED 0x0002u /* with a timeout: wait until it is published too */
+#define PROTO_OPEN_FLAGS_ALL (PROTO_OPEN_RDONLY | PROTO_OPEN_WAIT_PUBLISHED)
+#define PROTO_OPEN_TIMEOUT_MAX 3600000u   /* milliseconds */
+
+/* WATCH flags */
+#define PROTO_WATCH_PREFIX 0x0001u      /* the pattern is a name prefix (may be empty: every name) */
+#define PROTO_WATCH_FLAGS_ALL PROTO_WATCH_PREFIX
+
+/* Event kinds */
+enum {
+        PROTO_EVENT_CREATED = 1,
+        PROTO_EVENT_RESIZED = 2,
+        PROTO_EVENT_PUBLISHED = 3,
+        PROTO_EVENT_UNLINKED = 4,       /* the name is gone; holders keep the segment */
+        PROTO_EVENT_DESTROYED = 5,      /* the segment is gone */
+        PROTO_EVENT_DROPPED = 6,        /* events were dropped for this slow reader: see "dropped" */
+        _PROTO_EVENT_MAX,
+};
 
 /* Segment-info flags */
 #define PROTO_SEG_READONLY 0x0001u      /* this reply's hold/fd is read-only */
@@ -92,6 +115,8 @@ enum {
 #define PROTO_SEG_UNLINKED 0x0004u      /* the name is gone; holders keep the memory */
 #define PROTO_SEG_HUGE 0x0008u          /* backed by huge pages */
 #define PROTO_SEG_RESERVED 0x0010u      /* memory/space allocated at create */
+#define PROTO_SEG_PUBLISHED 0x0020u     /* immutable: every open is read-only */
+#define PROTO_SEG_FROZEN 0x0040u        /* published with no writable mapping left: bytes can never change */
 
 /* LIST reply flags */
 #define SHMB_LIST_MORE 0x0001u         /* more entries follow: ask again after the last id */
@@ -116,8 +141,9 @@ typedef struct ProtoSegInfo {
         uint8_t lifetime;
         uint16_t flags;
         int32_t shmid;                 /* -1 unless the backend is System V */
-        uint32_t ttl_sec;              /* reserved: 0 */
+        uint32_t ttl_sec;              /* lifetime "ttl": seconds unheld before destruction */
         uint64_t created_usec;         /* CLOCK_REALTIME, microseconds */
+        uint64_t max_size;             /* a resize may grow it up to this */
         char name[SHMB_NAME_MAX + 1];
 } ProtoSegInfo;
 
@@ -135,18 +161,32 @@ typedef struct ProtoRequest {
                         uint8_t lifetime;
                         uint8_t backend;
                         uint16_t flags;
+                        uint32_t ttl_sec;
+                        uint64_t max_size;
                         char name[SHMB_NAME_MAX + 1];
                 } create;
                 struct {
                         uint16_t flags;
+                        uint32_t timeout_ms;
                         char name[SHMB_NAME_MAX + 1];
                 } open;
+                struct {
+                        uint64_t size;
+                        char name[SHMB_NAME_MAX + 1];
+                } resize;
+                struct {
+                        uint16_t flags;
+                        char pattern[SHMB_NAME_MAX + 1];
+                } watch;
+                struct {
+                        uint32_t watch_id;
+                } unwatch;
                 struct {
                         uint64_t id;
                 } release;
                 struct {
                         char name[SHMB_NAME_MAX + 1];
-                } unlink, stat, sync;
+                } unlink, stat, sync, publish;
                 struct {
                         uint64_t after_id;
                         uint32_t max_entries;
@@ -167,12 +207,17 @@ typedef struct ProtoHelloReply {
 /* Sizes of fixed payload parts (see PROTOCOL.md). */
 #define SHMB_HELLO_SIZE 8
 #define SHMB_HELLO_REPLY_FIXED 24
-#define SHMB_CREATE_FIXED 20
+#define SHMB_CREATE_FIXED 28
 #define SHMB_OPEN_FIXED 8
+#define SHMB_RESIZE_FIXED 8
+#define SHMB_WATCH_FIXED 8
+#define SHMB_UNWATCH_SIZE 8
+#define SHMB_WATCH_REPLY_SIZE 8
+#define SHMB_EVENT_FIXED 40
 #define SHMB_RELEASE_SIZE 8
 #define SHMB_LIST_SIZE 16
 #define SHMB_LIST_REPLY_FIXED 16
-#define SHMB_SEGINFO_FIXED 56
+#define SHMB_SEGINFO_FIXED 64
 
 /* Encoding buffer: a bounded cursor over caller memory. */
 typedef struct ProtoBuf {
@@ -183,6 +228,7 @@ typedef struct ProtoBuf {
 } ProtoBuf;
 
 bool proto_name_valid(const char *name, size_t len);
+bool proto_prefix_valid(const char *prefix, size_t len);
 const char *proto_status_name(int status);
 const char *proto_status_text(int status);
 int proto_status_to_errno(int status);
@@ -202,9 +248,39 @@ void proto_put_seginfo(ProtoBuf *b, const ProtoSegInfo *si);
 int proto_finish(ProtoBuf *b);
 
 int proto_encode_hello(ProtoBuf *b, uint32_t req_id, uint16_t min_version, uint16_t max_version);
+typedef struct ProtoEvent {
+        uint8_t kind;
+        uint16_t flags;                /* the segment's PROTO_SEG_* flags */
+        uint32_t watch_id;             /* 0: a notice to a holder */
+        uint64_t seq;                  /* per connection, +1 per event sent or dropped */
+        uint64_t id;
+        uint64_t size;
+        uint64_t dropped;              /* PROTO_EVENT_DROPPED: how many */
+        char name[SHMB_NAME_MAX + 1];  /* may be empty for DROPPED */
+} ProtoEvent;
+
+typedef struct ProtoCreate {
+        const char *name;
+        uint64_t size;
+        uint32_t mode;
+        uint8_t lifetime;
+        uint8_t backend;
+        uint16_t flags;
+        uint32_t ttl_sec;
+        uint64_t max_size;
+} ProtoCreate;
+
 int proto_encode_create(ProtoBuf *b, uint32_t req_id, const char *name, uint64_t size, uint32_t mode,
                         uint8_t lifetime, uint8_t backend, uint16_t flags);
+int proto_encode_create_full(ProtoBuf *b, uint32_t req_id, const ProtoCreate *c);
 int proto_encode_open(ProtoBuf *b, uint32_t req_id, const char *name, uint16_t flags);
+int proto_encode_open_wait(ProtoBuf *b, uint32_t req_id, const char *name, uint16_t flags, uint32_t timeout_ms);
+int proto_encode_resize(ProtoBuf *b, uint32_t req_id, const char *name, uint64_t size);
+int proto_encode_watch(ProtoBuf *b, uint32_t req_id, const char *pattern, uint16_t flags);
+int proto_encode_unwatch(ProtoBuf *b, uint32_t req_id, uint32_t watch_id);
+int proto_encode_event(ProtoBuf *b, const ProtoEvent *e);
+int proto_decode_event(const void *buf, size_t len, ProtoEvent *ret);
+int proto_decode_watch_reply(const void *buf, size_t len, uint32_t *ret_watch_id);
 int proto_encode_release(ProtoBuf *b, uint32_t req_id, uint64_t id);
 int proto_encode_name_request(ProtoBuf *b, uint16_t type, uint32_t req_id, const char *name);
 int proto_encode_list(ProtoBuf *b, uint32_t req_id, uint64_t after_id, uint32_t max_entries);

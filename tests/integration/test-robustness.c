@@ -233,7 +233,8 @@ static size_t build_name_request(uint16_t type, uint32_t req_id, const char *nam
                 proto_put_u8(&b, PROTO_LIFETIME_HOLDERS);
                 proto_put_u8(&b, PROTO_BACKEND_DEFAULT);
                 proto_put_u16(&b, 0);
-                proto_put_u32(&b, 0);
+                proto_put_u32(&b, 0);   /* ttl_sec */
+                proto_put_u64(&b, 0);   /* max_size */
                 break;
         case SHMB_MSG_OPEN:
                 proto_put_u16(&b, 0);

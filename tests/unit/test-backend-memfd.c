@@ -29,6 +29,8 @@ static void segment_setup(Segment *s, const char *name, uint64_t size) {
         memset(s, 0, sizeof(*s));
         s->obj = (SegmentObject){ .fd = -1, .ro_fd = -1, .shmid = -1 };
         s->size = size;
+        /* The registry always sets max_size (to the size unless the creator asked for more). */
+        s->max_size = size;
         s->backend = PROTO_BACKEND_MEMFD;
         snprintf(s->name, sizeof(s->name), "%s", name);
 }
@@ -112,11 +114,20 @@ END_TEST
 
 /* ----------------------------------------------------------------- seals -- */
 
+/*
+ * Seals at create are SHRINK|GROW only: F_SEAL_SEAL waits for publish, which
+ * adds a write seal first. What that leaves a holder:
+ *  - a read-only fd cannot add any seal (EPERM);
+ *  - no seal can ever be removed (the kernel has no way to);
+ *  - shrinking and growing stay impossible for everyone;
+ *  - a read-write holder MAY add write seals (F_SEAL_WRITE, F_SEAL_FUTURE_WRITE):
+ *    that only takes writability away from the segment, never memory.
+ */
 START_TEST(test_seals) {
         Segment s;
 
         segment_create(&s, "seals", SEG_SIZE);
-        ck_assert_int_eq(fcntl(s.obj.fd, F_GET_SEALS), F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+        ck_assert_int_eq(fcntl(s.obj.fd, F_GET_SEALS), F_SEAL_SHRINK | F_SEAL_GROW);
         ops->destroy(&s);
 }
 END_TEST
@@ -145,15 +156,91 @@ START_TEST(test_no_resize) {
 }
 END_TEST
 
-START_TEST(test_no_more_seals) {
+START_TEST(test_ro_fd_adds_no_seal) {
+        static const int seals[] = { F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE, F_SEAL_FUTURE_WRITE };
         Segment s;
+        int ro;
 
-        segment_create(&s, "more-seals", SEG_SIZE);
-        ck_assert_int_eq(fcntl(s.obj.fd, F_ADD_SEALS, F_SEAL_WRITE), -1);
+        segment_create(&s, "ro-seals", SEG_SIZE);
+        ro = get_ro_fd(&s);
+        for (size_t i = 0; i < sizeof(seals) / sizeof(seals[0]); i++) {
+                errno = 0;
+                ck_assert_msg(fcntl(ro, F_ADD_SEALS, seals[i]) == -1 && errno == EPERM,
+                              "read-only fd added seal 0x%x (errno %d)", (unsigned)seals[i], errno);
+        }
+        ck_assert_int_eq(fcntl(s.obj.fd, F_GET_SEALS), F_SEAL_SHRINK | F_SEAL_GROW);
+        ops->destroy(&s);
+}
+END_TEST
+
+START_TEST(test_rw_fd_may_add_write_seal) {
+        Segment s;
+        struct stat st;
+
+        /* Allowed: it only takes writability away. Shrink and grow stay sealed. */
+        segment_create(&s, "rw-seals", SEG_SIZE);
+        ck_assert_int_eq(fcntl(s.obj.fd, F_ADD_SEALS, F_SEAL_WRITE), 0);
+        ck_assert_int_eq(fcntl(s.obj.fd, F_GET_SEALS), F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
+        ck_assert_int_eq(pwrite(s.obj.fd, "x", 1, 0), -1);
         ck_assert_int_eq(errno, EPERM);
-        ck_assert_int_eq(fcntl(s.obj.fd, F_ADD_SEALS, F_SEAL_SHRINK), -1);
+        ck_assert_int_eq(ftruncate(s.obj.fd, SEG_SIZE + 1), -1);
         ck_assert_int_eq(errno, EPERM);
-        ck_assert_int_eq(fcntl(s.obj.fd, F_GET_SEALS), F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+        ck_assert_int_eq(ftruncate(s.obj.fd, 1), -1);
+        ck_assert_int_eq(errno, EPERM);
+        ck_assert_int_eq(fstat(s.obj.fd, &st), 0);
+        ck_assert_int_eq(st.st_size, SEG_SIZE);
+        ops->destroy(&s);
+}
+END_TEST
+
+START_TEST(test_publish_seals) {
+        Segment s;
+        bool frozen = false;
+        void *p;
+
+        /* No writable mapping: F_SEAL_WRITE, frozen, then F_SEAL_SEAL ends all sealing. */
+        segment_create(&s, "publish-frozen", SEG_SIZE);
+        ck_assert_int_eq(ops->publish(&s, &frozen), 0);
+        ck_assert(frozen);
+        ck_assert_int_eq(fcntl(s.obj.fd, F_GET_SEALS), F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+        ck_assert_int_eq(fcntl(s.obj.fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE), -1);
+        ck_assert_int_eq(errno, EPERM);
+        ck_assert_int_eq(pwrite(s.obj.fd, "x", 1, 0), -1);
+        ck_assert_int_eq(errno, EPERM);
+        ops->destroy(&s);
+
+        /* A writable mapping exists: F_SEAL_FUTURE_WRITE, not frozen; the mapping still writes. */
+        segment_create(&s, "publish-mapped", SEG_SIZE);
+        p = mmap(NULL, SEG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, s.obj.fd, 0);
+        ck_assert_ptr_ne(p, MAP_FAILED);
+        frozen = true;
+        ck_assert_int_eq(ops->publish(&s, &frozen), 0);
+        ck_assert(!frozen);
+        ck_assert_int_eq(fcntl(s.obj.fd, F_GET_SEALS),
+                         F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL);
+        ck_assert_int_eq(pwrite(s.obj.fd, "x", 1, 0), -1);
+        ck_assert_int_eq(errno, EPERM);
+        ck_assert_ptr_eq(mmap(NULL, SEG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, s.obj.fd, 0), MAP_FAILED);
+        ck_assert_int_eq(errno, EPERM);
+        ((uint8_t *)p)[1] = 0x42;
+        ck_assert_int_eq(munmap(p, SEG_SIZE), 0);
+        ops->destroy(&s);
+}
+END_TEST
+
+START_TEST(test_resize_within_max) {
+        Segment s;
+        struct stat st;
+
+        /* The memfd is sized to max_size at once: growing is bookkeeping, and only up to it. */
+        segment_setup(&s, "grow", SEG_SIZE);
+        s.max_size = 4 * SEG_SIZE;
+        ck_assert_int_eq(ops->create(&s), 0);
+        ck_assert_int_eq(fstat(s.obj.fd, &st), 0);
+        ck_assert_int_eq(st.st_size, 4 * SEG_SIZE);
+        ck_assert_int_eq(ops->resize(&s, 2 * SEG_SIZE), 0);
+        ck_assert_int_eq(ops->resize(&s, 4 * SEG_SIZE), 0);
+        ck_assert_int_eq(ops->resize(&s, 4 * SEG_SIZE + 1), -EFBIG);
         ops->destroy(&s);
 }
 END_TEST
@@ -207,7 +294,7 @@ START_TEST(test_ro_same_object) {
         ck_assert_uint_eq(a.st_ino, b.st_ino);
         ck_assert_int_eq(b.st_size, SEG_SIZE);
         /* Seals belong to the inode, so the read-only fd shows them too. */
-        ck_assert_int_eq(fcntl(ro, F_GET_SEALS), F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+        ck_assert_int_eq(fcntl(ro, F_GET_SEALS), F_SEAL_SHRINK | F_SEAL_GROW);
         ops->destroy(&s);
 }
 END_TEST
@@ -397,6 +484,8 @@ START_TEST(test_backend_table) {
         ck_assert_ptr_nonnull(backend_memfd_ops.create);
         ck_assert_ptr_nonnull(backend_memfd_ops.get_fd);
         ck_assert_ptr_nonnull(backend_memfd_ops.destroy);
+        ck_assert_ptr_nonnull(backend_memfd_ops.resize);
+        ck_assert_ptr_nonnull(backend_memfd_ops.publish);
         /* DEFAULT is resolved by the daemon, not by the table; reserved backends are not built. */
         ck_assert_ptr_null(backend_get(PROTO_BACKEND_DEFAULT));
         ck_assert_ptr_null(backend_get(PROTO_BACKEND_POSIX));
@@ -448,7 +537,10 @@ static Suite *backend_memfd_suite(void) {
         tc = tcase_create("seals");
         tcase_add_test(tc, test_seals);
         tcase_add_test(tc, test_no_resize);
-        tcase_add_test(tc, test_no_more_seals);
+        tcase_add_test(tc, test_ro_fd_adds_no_seal);
+        tcase_add_test(tc, test_rw_fd_may_add_write_seal);
+        tcase_add_test(tc, test_publish_seals);
+        tcase_add_test(tc, test_resize_within_max);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("read-only");

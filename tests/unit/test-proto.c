@@ -61,6 +61,65 @@ static size_t encode_open(uint8_t *out, const char *name, uint16_t flags) {
         return (size_t)n;
 }
 
+static size_t encode_create_ttl(uint8_t *out, const char *name, uint64_t size, uint8_t lifetime, uint32_t ttl_sec,
+                                uint64_t max_size) {
+        ProtoBuf b;
+        int n;
+
+        proto_buf_init(&b, out, SHMB_MSG_MAX);
+        n = proto_encode_create_full(&b, 7,
+                                     &(ProtoCreate){
+                                             .name = name,
+                                             .size = size,
+                                             .mode = 0600,
+                                             .lifetime = lifetime,
+                                             .ttl_sec = ttl_sec,
+                                             .max_size = max_size,
+                                     });
+        ck_assert_int_gt(n, 0);
+        return (size_t)n;
+}
+
+static size_t encode_open_wait(uint8_t *out, const char *name, uint16_t flags, uint32_t timeout_ms) {
+        ProtoBuf b;
+        int n;
+
+        proto_buf_init(&b, out, SHMB_MSG_MAX);
+        n = proto_encode_open_wait(&b, 8, name, flags, timeout_ms);
+        ck_assert_int_gt(n, 0);
+        return (size_t)n;
+}
+
+static size_t encode_resize(uint8_t *out, const char *name, uint64_t size) {
+        ProtoBuf b;
+        int n;
+
+        proto_buf_init(&b, out, SHMB_MSG_MAX);
+        n = proto_encode_resize(&b, 12, name, size);
+        ck_assert_int_gt(n, 0);
+        return (size_t)n;
+}
+
+static size_t encode_watch(uint8_t *out, const char *pattern, uint16_t flags) {
+        ProtoBuf b;
+        int n;
+
+        proto_buf_init(&b, out, SHMB_MSG_MAX);
+        n = proto_encode_watch(&b, 13, pattern, flags);
+        ck_assert_int_gt(n, 0);
+        return (size_t)n;
+}
+
+static size_t encode_unwatch(uint8_t *out, uint32_t watch_id) {
+        ProtoBuf b;
+        int n;
+
+        proto_buf_init(&b, out, SHMB_MSG_MAX);
+        n = proto_encode_unwatch(&b, 14, watch_id);
+        ck_assert_int_gt(n, 0);
+        return (size_t)n;
+}
+
 static size_t encode_name(uint8_t *out, uint16_t type, const char *name) {
         ProtoBuf b;
         int n;
@@ -114,17 +173,25 @@ static size_t encode_valid(uint8_t *out, uint16_t type) {
                 return encode_release(out, 1);
         case SHMB_MSG_UNLINK:
         case SHMB_MSG_STAT:
+        case SHMB_MSG_SYNC:
+        case SHMB_MSG_PUBLISH:
                 return encode_name(out, type, "seg");
         case SHMB_MSG_LIST:
                 return encode_list(out, 0, 0);
+        case SHMB_MSG_RESIZE:
+                return encode_resize(out, "seg", 8192);
+        case SHMB_MSG_WATCH:
+                return encode_watch(out, "seg", PROTO_WATCH_PREFIX);
+        case SHMB_MSG_UNWATCH:
+                return encode_unwatch(out, 1);
         }
         ck_abort_msg("no encoder for type %u", type);
         return 0;
 }
 
 static const uint16_t request_types[] = {
-        SHMB_MSG_HELLO, SHMB_MSG_CREATE, SHMB_MSG_OPEN, SHMB_MSG_RELEASE,
-        SHMB_MSG_UNLINK, SHMB_MSG_STAT, SHMB_MSG_LIST,
+        SHMB_MSG_HELLO,  SHMB_MSG_CREATE,  SHMB_MSG_OPEN,  SHMB_MSG_RELEASE, SHMB_MSG_UNLINK,  SHMB_MSG_STAT,
+        SHMB_MSG_LIST,   SHMB_MSG_SYNC,    SHMB_MSG_RESIZE, SHMB_MSG_PUBLISH, SHMB_MSG_WATCH, SHMB_MSG_UNWATCH,
 };
 
 #define assert_decodes(msg, len, req) assert_decodes_at(__LINE__, msg, len, req)
@@ -189,6 +256,7 @@ static void seginfo_example(ProtoSegInfo *si, uint64_t id, const char *name) {
         si->shmid = -1;
         si->ttl_sec = 0;
         si->created_usec = UINT64_C(1700000000123456);
+        si->max_size = UINT64_C(0x0123456789abcdef);
         snprintf(si->name, sizeof(si->name), "%s", name);
 }
 
@@ -205,6 +273,7 @@ static void assert_seginfo_eq(const ProtoSegInfo *a, const ProtoSegInfo *b) {
         ck_assert_int_eq(a->shmid, b->shmid);
         ck_assert_uint_eq(a->ttl_sec, b->ttl_sec);
         ck_assert_uint_eq(a->created_usec, b->created_usec);
+        ck_assert_uint_eq(a->max_size, b->max_size);
         ck_assert_str_eq(a->name, b->name);
 }
 
@@ -273,6 +342,56 @@ START_TEST(test_roundtrip_create) {
         ck_assert_uint_eq(req.create.size, 1);
         ck_assert_uint_eq(req.create.mode, 0);
         ck_assert_uint_eq(req.create.lifetime, PROTO_LIFETIME_HOLDERS);
+        /* proto_encode_create() leaves ttl_sec and max_size at zero. */
+        ck_assert_uint_eq(req.create.ttl_sec, 0);
+        ck_assert_uint_eq(req.create.max_size, 0);
+}
+END_TEST
+
+START_TEST(test_roundtrip_create_full) {
+        ProtoRequest req;
+        ProtoBuf b;
+        int n;
+
+        /* Lifetime "ttl" with its seconds, and a maximum size for later growth. */
+        proto_buf_init(&b, buf, sizeof(buf));
+        n = proto_encode_create_full(&b, 43,
+                                     &(ProtoCreate){
+                                             .name = "ttl.seg",
+                                             .size = 4096,
+                                             .mode = 0644,
+                                             .lifetime = PROTO_LIFETIME_TTL,
+                                             .backend = PROTO_BACKEND_POSIX,
+                                             .flags = PROTO_CREATE_RESERVE,
+                                             .ttl_sec = 0xfffffffe,
+                                             .max_size = UINT64_C(1) << 50,
+                                     });
+        ck_assert_int_eq(n, SHMB_HEADER_SIZE + SHMB_CREATE_FIXED + 2 + 7);
+        ck_assert_int_eq(SHMB_CREATE_FIXED, 28);
+        assert_decodes(buf, (size_t)n, &req);
+        ck_assert_uint_eq(req.hdr.type, SHMB_MSG_CREATE);
+        ck_assert_uint_eq(req.hdr.req_id, 43);
+        ck_assert_uint_eq(req.create.size, 4096);
+        ck_assert_uint_eq(req.create.mode, 0644);
+        ck_assert_uint_eq(req.create.lifetime, PROTO_LIFETIME_TTL);
+        ck_assert_uint_eq(req.create.backend, PROTO_BACKEND_POSIX);
+        ck_assert_uint_eq(req.create.flags, PROTO_CREATE_RESERVE);
+        ck_assert_uint_eq(req.create.ttl_sec, 0xfffffffe);
+        ck_assert_uint_eq(req.create.max_size, UINT64_C(1) << 50);
+        ck_assert_str_eq(req.create.name, "ttl.seg");
+
+        /* max_size equal to the size, and the smallest ttl. */
+        n = (int)encode_create_ttl(buf, "t", 100, PROTO_LIFETIME_TTL, 1, 100);
+        assert_decodes(buf, (size_t)n, &req);
+        ck_assert_uint_eq(req.create.ttl_sec, 1);
+        ck_assert_uint_eq(req.create.max_size, 100);
+        ck_assert_uint_eq(req.create.size, 100);
+
+        /* max_size 0 means "the size"; any lifetime but ttl with ttl_sec 0. */
+        n = (int)encode_create_ttl(buf, "u", UINT64_MAX, PROTO_LIFETIME_PERSISTENT, 0, 0);
+        assert_decodes(buf, (size_t)n, &req);
+        ck_assert_uint_eq(req.create.max_size, 0);
+        ck_assert_uint_eq(req.create.size, UINT64_MAX);
 }
 END_TEST
 
@@ -293,7 +412,19 @@ START_TEST(test_roundtrip_open) {
         n = (int)encode_open(buf, "rw", 0);
         assert_decodes(buf, (size_t)n, &req);
         ck_assert_uint_eq(req.open.flags, 0);
+        ck_assert_uint_eq(req.open.timeout_ms, 0);
         ck_assert_str_eq(req.open.name, "rw");
+
+        /* With a timeout, up to one hour, and the wait-for-publish flag. */
+        n = (int)encode_open_wait(buf, "later", PROTO_OPEN_RDONLY | PROTO_OPEN_WAIT_PUBLISHED, 5000);
+        ck_assert_int_eq(n, SHMB_HEADER_SIZE + SHMB_OPEN_FIXED + 2 + 5);
+        assert_decodes(buf, (size_t)n, &req);
+        ck_assert_uint_eq(req.open.flags, PROTO_OPEN_RDONLY | PROTO_OPEN_WAIT_PUBLISHED);
+        ck_assert_uint_eq(req.open.timeout_ms, 5000);
+        ck_assert_str_eq(req.open.name, "later");
+        n = (int)encode_open_wait(buf, "later", 0, PROTO_OPEN_TIMEOUT_MAX);
+        assert_decodes(buf, (size_t)n, &req);
+        ck_assert_uint_eq(req.open.timeout_ms, 3600000);
 }
 END_TEST
 
@@ -380,21 +511,132 @@ START_TEST(test_roundtrip_name_255) {
 }
 END_TEST
 
+START_TEST(test_roundtrip_resize) {
+        ProtoRequest req;
+        ProtoBuf b;
+        int n;
+
+        proto_buf_init(&b, buf, sizeof(buf));
+        n = proto_encode_resize(&b, 0x0a0b0c0d, "grow.me", UINT64_C(0x0102030405060708));
+        ck_assert_int_eq(n, SHMB_HEADER_SIZE + SHMB_RESIZE_FIXED + 2 + 7);
+        assert_decodes(buf, (size_t)n, &req);
+        ck_assert_uint_eq(req.hdr.type, SHMB_MSG_RESIZE);
+        ck_assert_uint_eq(req.hdr.type, 0x000A);
+        ck_assert_uint_eq(req.hdr.req_id, 0x0a0b0c0d);
+        ck_assert_uint_eq(req.resize.size, UINT64_C(0x0102030405060708));
+        ck_assert_str_eq(req.resize.name, "grow.me");
+        /* The size field comes first, then the name. */
+        ck_assert_uint_eq(buf[SHMB_HEADER_SIZE], 0x08);
+        ck_assert_uint_eq(buf[SHMB_HEADER_SIZE + 8], 7);
+
+        n = (int)encode_resize(buf, "m", UINT64_MAX);
+        assert_decodes(buf, (size_t)n, &req);
+        ck_assert_uint_eq(req.resize.size, UINT64_MAX);
+        n = (int)encode_resize(buf, "m", 1);
+        assert_decodes(buf, (size_t)n, &req);
+        ck_assert_uint_eq(req.resize.size, 1);
+}
+END_TEST
+
+START_TEST(test_roundtrip_publish_sync) {
+        ProtoRequest req;
+        ProtoBuf b;
+        int n;
+
+        proto_buf_init(&b, buf, sizeof(buf));
+        n = proto_encode_name_request(&b, SHMB_MSG_PUBLISH, 77, "final.frame");
+        ck_assert_int_eq(n, SHMB_HEADER_SIZE + 2 + 11);
+        assert_decodes(buf, (size_t)n, &req);
+        ck_assert_uint_eq(req.hdr.type, SHMB_MSG_PUBLISH);
+        ck_assert_uint_eq(req.hdr.type, 0x000B);
+        ck_assert_uint_eq(req.hdr.req_id, 77);
+        ck_assert_str_eq(req.publish.name, "final.frame");
+
+        n = (int)encode_name(buf, SHMB_MSG_SYNC, "on-disk");
+        assert_decodes(buf, (size_t)n, &req);
+        ck_assert_uint_eq(req.hdr.type, SHMB_MSG_SYNC);
+        ck_assert_str_eq(req.sync.name, "on-disk");
+}
+END_TEST
+
+START_TEST(test_roundtrip_watch_unwatch) {
+        char pattern[SHMB_NAME_MAX + 1];
+        ProtoRequest req;
+        ProtoBuf b;
+        int n;
+
+        proto_buf_init(&b, buf, sizeof(buf));
+        n = proto_encode_watch(&b, 21, "cam.", PROTO_WATCH_PREFIX);
+        ck_assert_int_eq(n, SHMB_HEADER_SIZE + SHMB_WATCH_FIXED + 2 + 4);
+        assert_decodes(buf, (size_t)n, &req);
+        ck_assert_uint_eq(req.hdr.type, SHMB_MSG_WATCH);
+        ck_assert_uint_eq(req.hdr.type, 0x000C);
+        ck_assert_uint_eq(req.hdr.req_id, 21);
+        ck_assert_uint_eq(req.watch.flags, PROTO_WATCH_PREFIX);
+        ck_assert_str_eq(req.watch.pattern, "cam.");
+
+        /* An exact name, the empty prefix (every name) and a 255-byte pattern. */
+        n = (int)encode_watch(buf, "cam.a", 0);
+        assert_decodes(buf, (size_t)n, &req);
+        ck_assert_uint_eq(req.watch.flags, 0);
+        ck_assert_str_eq(req.watch.pattern, "cam.a");
+        n = (int)encode_watch(buf, "", PROTO_WATCH_PREFIX);
+        ck_assert_int_eq(n, SHMB_HEADER_SIZE + SHMB_WATCH_FIXED + 2);
+        assert_decodes(buf, (size_t)n, &req);
+        ck_assert_str_eq(req.watch.pattern, "");
+        memset(pattern, 'p', SHMB_NAME_MAX);
+        pattern[SHMB_NAME_MAX] = 0;
+        n = (int)encode_watch(buf, pattern, 0);
+        assert_decodes(buf, (size_t)n, &req);
+        ck_assert_str_eq(req.watch.pattern, pattern);
+
+        proto_buf_init(&b, buf, sizeof(buf));
+        n = proto_encode_unwatch(&b, 22, 0xfedcba98);
+        ck_assert_int_eq(n, SHMB_HEADER_SIZE + SHMB_UNWATCH_SIZE);
+        assert_decodes(buf, (size_t)n, &req);
+        ck_assert_uint_eq(req.hdr.type, SHMB_MSG_UNWATCH);
+        ck_assert_uint_eq(req.hdr.type, 0x000D);
+        ck_assert_uint_eq(req.hdr.req_id, 22);
+        ck_assert_uint_eq(req.unwatch.watch_id, 0xfedcba98);
+}
+END_TEST
+
 START_TEST(test_create_bytes) {
+        /* The 28-byte fixed part: size u64, mode u32, lifetime u8, backend u8, flags u16,
+         * ttl_sec u32, max_size u64; then the name. */
         static const uint8_t expected[] = {
-                /* header: version 1, type CREATE, flags 0, status 0, length 40, req_id 0x11223344 */
+                /* header: version 1, type CREATE, flags 0, status 0, length 48, req_id 0x11223344 */
                 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
-                0x28, 0x00, 0x00, 0x00, 0x44, 0x33, 0x22, 0x11,
+                0x30, 0x00, 0x00, 0x00, 0x44, 0x33, 0x22, 0x11,
                 /* size 0x0102030405060708 */
                 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
                 /* mode 0640 = 0x1a0 */
                 0xa0, 0x01, 0x00, 0x00,
                 /* lifetime PERSISTENT, backend MEMFD, flags EXCL */
                 0x02, 0x01, 0x01, 0x00,
-                /* reserved */
+                /* ttl_sec 0 */
                 0x00, 0x00, 0x00, 0x00,
+                /* max_size 0 */
+                0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
                 /* name: length 2, "ab" */
                 0x02, 0x00, 'a', 'b',
+        };
+        static const uint8_t expected_ttl[] = {
+                /* header: length 47, req_id 5 */
+                0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
+                0x2f, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00,
+                /* size 4096 */
+                0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                /* mode 0600 = 0x180 */
+                0x80, 0x01, 0x00, 0x00,
+                /* lifetime TTL, backend POSIX, flags RESERVE */
+                0x03, 0x02, 0x04, 0x00,
+                /* ttl_sec 0x0a0b0c0d */
+                0x0d, 0x0c, 0x0b, 0x0a,
+                /* max_size 0x1112131415161718 */
+                0x18, 0x17, 0x16, 0x15, 0x14, 0x13, 0x12, 0x11,
+                /* name: length 1, "t" */
+                0x01, 0x00, 't',
         };
         ProtoBuf b;
         int n;
@@ -406,6 +648,122 @@ START_TEST(test_create_bytes) {
         ck_assert_int_eq(n, (int)sizeof(expected));
         ck_assert_mem_eq(buf, expected, sizeof(expected));
         /* Nothing written past the message. */
+        ck_assert_uint_eq(buf[sizeof(expected)], 0xee);
+
+        memset(buf, 0xee, 64);
+        proto_buf_init(&b, buf, sizeof(buf));
+        n = proto_encode_create_full(&b, 5,
+                                     &(ProtoCreate){
+                                             .name = "t",
+                                             .size = 4096,
+                                             .mode = 0600,
+                                             .lifetime = PROTO_LIFETIME_TTL,
+                                             .backend = PROTO_BACKEND_POSIX,
+                                             .flags = PROTO_CREATE_RESERVE,
+                                             .ttl_sec = 0x0a0b0c0d,
+                                             .max_size = UINT64_C(0x1112131415161718),
+                                     });
+        ck_assert_int_eq(n, (int)sizeof(expected_ttl));
+        ck_assert_mem_eq(buf, expected_ttl, sizeof(expected_ttl));
+        ck_assert_uint_eq(buf[sizeof(expected_ttl)], 0xee);
+}
+END_TEST
+
+START_TEST(test_seginfo_bytes) {
+        /* The 64-byte fixed part of a segment-info record, then the name. */
+        static const uint8_t expected[] = {
+                /* 0: id */
+                0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
+                /* 8: size */
+                0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18,
+                /* 16: uid, 20: gid */
+                0xe8, 0x03, 0x00, 0x00, 0xe9, 0x03, 0x00, 0x00,
+                /* 24: mode 0640, 28: holders 2 */
+                0xa0, 0x01, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
+                /* 32: backend MEMFD, 33: lifetime TTL, 34: flags PUBLISHED|FROZEN, 36: shmid -1 */
+                0x01, 0x03, 0x60, 0x00, 0xff, 0xff, 0xff, 0xff,
+                /* 40: ttl_sec 30, 44: reserved */
+                0x1e, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                /* 48: created_usec */
+                0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28,
+                /* 56: max_size */
+                0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38,
+                /* 64: name */
+                0x03, 0x00, 'c', 'a', 'm',
+        };
+        ProtoSegInfo si = {
+                .id = UINT64_C(0x0807060504030201),
+                .size = UINT64_C(0x1817161514131211),
+                .uid = 1000,
+                .gid = 1001,
+                .mode = 0640,
+                .holders = 2,
+                .backend = PROTO_BACKEND_MEMFD,
+                .lifetime = PROTO_LIFETIME_TTL,
+                .flags = PROTO_SEG_PUBLISHED | PROTO_SEG_FROZEN,
+                .shmid = -1,
+                .ttl_sec = 30,
+                .created_usec = UINT64_C(0x2827262524232221),
+                .max_size = UINT64_C(0x3837363534333231),
+                .name = "cam",
+        }, out;
+        size_t off = 0;
+        ProtoBuf b;
+
+        ck_assert_int_eq(SHMB_SEGINFO_FIXED, 64);
+        memset(buf, 0xee, 128);
+        proto_buf_init(&b, buf, sizeof(buf));
+        proto_put_seginfo(&b, &si);
+        ck_assert(!b.overflow);
+        ck_assert_uint_eq(b.len, sizeof(expected));
+        ck_assert_mem_eq(buf, expected, sizeof(expected));
+        ck_assert_uint_eq(buf[sizeof(expected)], 0xee);
+        ck_assert_int_eq(proto_decode_seginfo_at(buf, sizeof(expected), &off, &out), 0);
+        ck_assert_uint_eq(off, sizeof(expected));
+        assert_seginfo_eq(&out, &si);
+
+        /* The reserved word is ignored by the reader. */
+        memset(buf + 44, 0xff, 4);
+        off = 0;
+        ck_assert_int_eq(proto_decode_seginfo_at(buf, sizeof(expected), &off, &out), 0);
+        assert_seginfo_eq(&out, &si);
+}
+END_TEST
+
+START_TEST(test_event_bytes) {
+        static const uint8_t expected[] = {
+                /* header: version 1, type EVENT 0x4001, length 63, req_id 0 */
+                0x01, 0x00, 0x01, 0x40, 0x00, 0x00, 0x00, 0x00,
+                0x3f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                /* kind RESIZED, pad, flags PUBLISHED, watch_id 7 */
+                0x02, 0x00, 0x20, 0x00, 0x07, 0x00, 0x00, 0x00,
+                /* seq */
+                0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
+                /* id */
+                0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18,
+                /* size */
+                0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28,
+                /* dropped */
+                0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                /* name */
+                0x05, 0x00, 'c', 'a', 'm', '.', 'a',
+        };
+        ProtoEvent e = {
+                .kind = PROTO_EVENT_RESIZED,
+                .flags = PROTO_SEG_PUBLISHED,
+                .watch_id = 7,
+                .seq = UINT64_C(0x0807060504030201),
+                .id = UINT64_C(0x1817161514131211),
+                .size = UINT64_C(0x2827262524232221),
+                .name = "cam.a",
+        };
+        ProtoBuf b;
+
+        ck_assert_int_eq(SHMB_EVENT_FIXED, 40);
+        memset(buf, 0xee, 128);
+        proto_buf_init(&b, buf, sizeof(buf));
+        ck_assert_int_eq(proto_encode_event(&b, &e), (int)sizeof(expected));
+        ck_assert_mem_eq(buf, expected, sizeof(expected));
         ck_assert_uint_eq(buf[sizeof(expected)], 0xee);
 }
 END_TEST
@@ -696,6 +1054,137 @@ START_TEST(test_seginfo_at_bad_name) {
 }
 END_TEST
 
+static void assert_event_eq(const ProtoEvent *a, const ProtoEvent *b) {
+        ck_assert_uint_eq(a->kind, b->kind);
+        ck_assert_uint_eq(a->flags, b->flags);
+        ck_assert_uint_eq(a->watch_id, b->watch_id);
+        ck_assert_uint_eq(a->seq, b->seq);
+        ck_assert_uint_eq(a->id, b->id);
+        ck_assert_uint_eq(a->size, b->size);
+        ck_assert_uint_eq(a->dropped, b->dropped);
+        ck_assert_str_eq(a->name, b->name);
+}
+
+static size_t event_example(uint8_t *out, ProtoEvent *e, uint8_t kind, const char *name) {
+        ProtoBuf b;
+        int n;
+
+        *e = (ProtoEvent){
+                .kind = kind,
+                .flags = PROTO_SEG_PUBLISHED,
+                .watch_id = 3,
+                .seq = 41,
+                .id = 9,
+                .size = 65536,
+                .dropped = kind == PROTO_EVENT_DROPPED ? 17 : 0,
+        };
+        snprintf(e->name, sizeof(e->name), "%s", name);
+        proto_buf_init(&b, out, SHMB_MSG_MAX);
+        n = proto_encode_event(&b, e);
+        ck_assert_int_gt(n, 0);
+        return (size_t)n;
+}
+
+START_TEST(test_roundtrip_event) {
+        char name[SHMB_NAME_MAX + 1];
+        ProtoEvent in, out;
+        ProtoHeader h;
+        size_t n;
+
+        for (uint8_t k = PROTO_EVENT_CREATED; k < _PROTO_EVENT_MAX; k++) {
+                n = event_example(buf, &in, k, k == PROTO_EVENT_DROPPED ? "" : "cam.a");
+                ck_assert_uint_eq(n, SHMB_HEADER_SIZE + SHMB_EVENT_FIXED + 2 + strlen(in.name));
+                ck_assert_int_eq(proto_decode_header(buf, n, &h), 0);
+                /* An unsolicited notice: its own type, req_id 0, status 0. */
+                ck_assert_uint_eq(h.type, SHMB_MSG_EVENT);
+                ck_assert_uint_eq(h.type, 0x4001);
+                ck_assert_uint_eq(h.req_id, 0);
+                ck_assert_uint_eq(h.status, 0);
+                memset(&out, 0x55, sizeof(out));
+                ck_assert_int_eq(proto_decode_event(buf, n, &out), 0);
+                assert_event_eq(&out, &in);
+        }
+        ck_assert_int_eq(_PROTO_EVENT_MAX, 7);
+
+        /* Extremes: a 255-byte name, every counter at its maximum. */
+        memset(name, 'e', SHMB_NAME_MAX);
+        name[SHMB_NAME_MAX] = 0;
+        n = event_example(buf, &in, PROTO_EVENT_DESTROYED, name);
+        ck_assert_uint_eq(n, SHMB_HEADER_SIZE + SHMB_EVENT_FIXED + 2 + SHMB_NAME_MAX);
+        ck_assert_int_eq(proto_decode_event(buf, n, &out), 0);
+        assert_event_eq(&out, &in);
+        in.seq = in.id = in.size = in.dropped = UINT64_MAX;
+        in.watch_id = UINT32_MAX;
+        in.flags = 0xffff;
+        {
+                ProtoBuf b;
+
+                proto_buf_init(&b, buf, sizeof(buf));
+                n = (size_t)proto_encode_event(&b, &in);
+        }
+        ck_assert_int_eq(proto_decode_event(buf, n, &out), 0);
+        assert_event_eq(&out, &in);
+}
+END_TEST
+
+START_TEST(test_event_malformed) {
+        ProtoEvent in, out;
+        size_t n;
+
+        /* Truncated anywhere, or with a byte appended. */
+        n = event_example(buf, &in, PROTO_EVENT_CREATED, "cam.a");
+        for (size_t len = SHMB_HEADER_SIZE; len < n; len++)
+                ck_assert_msg(proto_decode_event(buf, len, &out) == -EBADMSG, "event cut to %zu bytes accepted", len);
+        buf[n] = 0;
+        ck_assert_int_eq(proto_decode_event(buf, n + 1, &out), -EBADMSG);
+
+        /* Unknown kinds. */
+        for (unsigned k = 0; k < 256; k++) {
+                n = event_example(buf, &in, PROTO_EVENT_CREATED, "cam.a");
+                buf[SHMB_HEADER_SIZE] = (uint8_t)k;
+                ck_assert_msg((proto_decode_event(buf, n, &out) == 0) == (k >= 1 && k < _PROTO_EVENT_MAX),
+                              "event kind %u", k);
+        }
+
+        /* A name that is not a valid segment name, or longer than the limit. */
+        n = event_example(buf, &in, PROTO_EVENT_CREATED, "a/b");
+        ck_assert_int_eq(proto_decode_event(buf, n, &out), -EBADMSG);
+        n = event_example(buf, &in, PROTO_EVENT_CREATED, ".hidden");
+        ck_assert_int_eq(proto_decode_event(buf, n, &out), -EBADMSG);
+        n = event_example(buf, &in, PROTO_EVENT_CREATED, "ok");
+        le16(buf + SHMB_HEADER_SIZE + SHMB_EVENT_FIXED, 3);
+        ck_assert_int_eq(proto_decode_event(buf, n, &out), -EBADMSG);
+        memset(buf + SHMB_HEADER_SIZE + SHMB_EVENT_FIXED + 2, 'x', SHMB_NAME_MAX + 1);
+        le16(buf + SHMB_HEADER_SIZE + SHMB_EVENT_FIXED, SHMB_NAME_MAX + 1);
+        ck_assert_int_eq(proto_decode_event(buf, SHMB_HEADER_SIZE + SHMB_EVENT_FIXED + 2 + SHMB_NAME_MAX + 1, &out),
+                         -EBADMSG);
+
+        /* An event is not a request: the request decoder does not know the type. */
+        n = event_example(buf, &in, PROTO_EVENT_CREATED, "cam.a");
+        assert_refused(buf, n, SHMB_STATUS_UNSUPPORTED);
+}
+END_TEST
+
+START_TEST(test_roundtrip_watch_reply) {
+        uint32_t id = 0;
+        ProtoBuf b;
+        int n;
+
+        proto_buf_init(&b, buf, sizeof(buf));
+        proto_put_header(&b, SHMB_MSG_WATCH | SHMB_MSG_REPLY, 0, 5);
+        proto_put_u32(&b, 0x01020304);
+        proto_put_u32(&b, 0);
+        n = proto_finish(&b);
+        ck_assert_int_eq(n, SHMB_HEADER_SIZE + SHMB_WATCH_REPLY_SIZE);
+        ck_assert_int_eq(proto_decode_watch_reply(buf, (size_t)n, &id), 0);
+        ck_assert_uint_eq(id, 0x01020304);
+        for (size_t len = SHMB_HEADER_SIZE; len < (size_t)n; len++)
+                ck_assert_int_eq(proto_decode_watch_reply(buf, len, &id), -EBADMSG);
+        buf[n] = 0;
+        ck_assert_int_eq(proto_decode_watch_reply(buf, (size_t)n + 1, &id), -EBADMSG);
+}
+END_TEST
+
 START_TEST(test_roundtrip_error) {
         char text[SHMB_ERROR_TEXT_MAX + 1];
         ProtoHeader h;
@@ -822,7 +1311,7 @@ START_TEST(test_reply_bit) {
 END_TEST
 
 START_TEST(test_unknown_type) {
-        static const uint16_t types[] = { 0, _SHMB_MSG_REQUEST_MAX, 0x0009, 0x0100, 0x1000, 0x7fff };
+        static const uint16_t types[] = { 0, _SHMB_MSG_REQUEST_MAX, 0x0009, 0x0100, 0x1000, SHMB_MSG_EVENT, 0x7fff };
         static const size_t plens[] = { 0, 8, 16, 64 };
         uint8_t payload[64];
 
@@ -893,9 +1382,9 @@ END_TEST
 START_TEST(test_truncated_every_byte) {
         char name[SHMB_NAME_MAX + 1];
         uint8_t msg[SHMB_MSG_MAX];
-        size_t lens[16], n = 0;
-        uint8_t *msgs[16];
-        static uint8_t store[16][512];
+        size_t lens[24], n = 0;
+        uint8_t *msgs[24];
+        static uint8_t store[24][512];
 
         memset(name, 'z', 40);
         name[40] = 0;
@@ -908,6 +1397,13 @@ START_TEST(test_truncated_every_byte) {
         msgs[n] = store[n], lens[n] = encode_name(store[n], SHMB_MSG_UNLINK, name), n++;
         msgs[n] = store[n], lens[n] = encode_name(store[n], SHMB_MSG_STAT, "c"), n++;
         msgs[n] = store[n], lens[n] = encode_list(store[n], 5, 5), n++;
+        msgs[n] = store[n], lens[n] = encode_create_ttl(store[n], name, 10, PROTO_LIFETIME_TTL, 9, 20), n++;
+        msgs[n] = store[n], lens[n] = encode_open_wait(store[n], "w", 2, 100), n++;
+        msgs[n] = store[n], lens[n] = encode_resize(store[n], name, 4096), n++;
+        msgs[n] = store[n], lens[n] = encode_name(store[n], SHMB_MSG_PUBLISH, "p"), n++;
+        msgs[n] = store[n], lens[n] = encode_watch(store[n], "cam.", PROTO_WATCH_PREFIX), n++;
+        msgs[n] = store[n], lens[n] = encode_watch(store[n], "", PROTO_WATCH_PREFIX), n++;
+        msgs[n] = store[n], lens[n] = encode_unwatch(store[n], 3), n++;
 
         for (size_t i = 0; i < n; i++) {
                 ProtoRequest req;
@@ -984,16 +1480,23 @@ START_TEST(test_reserved_fields) {
                 buf[SHMB_HEADER_SIZE + 4 + k] = 0x01;
                 assert_refused(buf, len, SHMB_STATUS_INVALID);
         }
-        /* CREATE: u32 at payload offset 16. */
-        for (size_t k = 0; k < 4; k++) {
-                len = encode_create(buf, "r", 1, 0600, 0, 0, 0);
-                buf[SHMB_HEADER_SIZE + 16 + k] = 0x80;
-                assert_refused(buf, len, SHMB_STATUS_INVALID);
-        }
-        /* OPEN: u16 at payload offset 2 and u32 at offset 4. */
-        for (size_t k = 0; k < 6; k++) {
+        /* CREATE has no reserved field: offset 16 is ttl_sec (see test_create_ttl). */
+        /* OPEN: u16 at payload offset 2 (offset 4 is timeout_ms). */
+        for (size_t k = 0; k < 2; k++) {
                 len = encode_open(buf, "r", 0);
                 buf[SHMB_HEADER_SIZE + 2 + k] = 0x01;
+                assert_refused(buf, len, SHMB_STATUS_INVALID);
+        }
+        /* WATCH: u16 at payload offset 2 and u32 at offset 4. */
+        for (size_t k = 0; k < 6; k++) {
+                len = encode_watch(buf, "r", 0);
+                buf[SHMB_HEADER_SIZE + 2 + k] = 0x01;
+                assert_refused(buf, len, SHMB_STATUS_INVALID);
+        }
+        /* UNWATCH: u32 at payload offset 4. */
+        for (size_t k = 0; k < 4; k++) {
+                len = encode_unwatch(buf, 1);
+                buf[SHMB_HEADER_SIZE + 4 + k] = 0x01;
                 assert_refused(buf, len, SHMB_STATUS_INVALID);
         }
         /* LIST: u32 at payload offset 12. */
@@ -1040,7 +1543,7 @@ START_TEST(test_create_values) {
         assert_decodes(buf, len, &req);
 
         for (unsigned l = 0; l < 256; l++) {
-                len = encode_create(buf, "s", 1, 0600, (uint8_t)l, 0, 0);
+                len = encode_create_ttl(buf, "s", 1, (uint8_t)l, l == PROTO_LIFETIME_TTL ? 1 : 0, 0);
                 if (l < _PROTO_LIFETIME_MAX)
                         assert_decodes(buf, len, &req);
                 else
@@ -1053,7 +1556,7 @@ START_TEST(test_create_values) {
                 else
                         assert_refused(buf, len, SHMB_STATUS_UNSUPPORTED);
         }
-        ck_assert_int_eq(_PROTO_LIFETIME_MAX, 3);
+        ck_assert_int_eq(_PROTO_LIFETIME_MAX, 4);
         ck_assert_int_eq(_PROTO_BACKEND_MAX, 5);
 
         for (unsigned bit = 0; bit < 16; bit++) {
@@ -1067,6 +1570,136 @@ START_TEST(test_create_values) {
         }
         len = encode_create(buf, "s", 1, 0600, 0, 0, 0xffff);
         assert_refused(buf, len, SHMB_STATUS_UNSUPPORTED);
+}
+END_TEST
+
+START_TEST(test_create_ttl) {
+        ProtoRequest req;
+        size_t len;
+
+        /* Lifetime "ttl" (3) is valid with ttl_sec > 0 ... */
+        len = encode_create_ttl(buf, "s", 1, PROTO_LIFETIME_TTL, 1, 0);
+        assert_decodes(buf, len, &req);
+        ck_assert_uint_eq(req.create.lifetime, 3);
+        ck_assert_uint_eq(req.create.ttl_sec, 1);
+        len = encode_create_ttl(buf, "s", 1, PROTO_LIFETIME_TTL, UINT32_MAX, 0);
+        assert_decodes(buf, len, &req);
+        ck_assert_uint_eq(req.create.ttl_sec, UINT32_MAX);
+        /* ... and invalid with ttl_sec 0. */
+        len = encode_create_ttl(buf, "s", 1, PROTO_LIFETIME_TTL, 0, 0);
+        assert_refused(buf, len, SHMB_STATUS_INVALID);
+        /* Every other lifetime takes no ttl_sec, whichever byte of it is set. */
+        for (unsigned l = 0; l < PROTO_LIFETIME_TTL; l++) {
+                len = encode_create_ttl(buf, "s", 1, (uint8_t)l, 5, 0);
+                assert_refused(buf, len, SHMB_STATUS_INVALID);
+                for (size_t k = 0; k < 4; k++) {
+                        len = encode_create_ttl(buf, "s", 1, (uint8_t)l, 0, 0);
+                        buf[SHMB_HEADER_SIZE + 16 + k] = 0x80;
+                        assert_refused(buf, len, SHMB_STATUS_INVALID);
+                }
+        }
+}
+END_TEST
+
+START_TEST(test_create_max_size) {
+        ProtoRequest req;
+        size_t len;
+
+        /* 0 (no growth beyond the size), equal to the size, or larger are valid. */
+        len = encode_create_ttl(buf, "s", 4096, PROTO_LIFETIME_HOLDERS, 0, 0);
+        assert_decodes(buf, len, &req);
+        len = encode_create_ttl(buf, "s", 4096, PROTO_LIFETIME_HOLDERS, 0, 4096);
+        assert_decodes(buf, len, &req);
+        len = encode_create_ttl(buf, "s", 4096, PROTO_LIFETIME_HOLDERS, 0, UINT64_MAX);
+        assert_decodes(buf, len, &req);
+        ck_assert_uint_eq(req.create.max_size, UINT64_MAX);
+        /* Below the size is refused. */
+        len = encode_create_ttl(buf, "s", 4096, PROTO_LIFETIME_HOLDERS, 0, 4095);
+        assert_refused(buf, len, SHMB_STATUS_INVALID);
+        len = encode_create_ttl(buf, "s", UINT64_MAX, PROTO_LIFETIME_HOLDERS, 0, 1);
+        assert_refused(buf, len, SHMB_STATUS_INVALID);
+}
+END_TEST
+
+START_TEST(test_open_timeout) {
+        ProtoRequest req;
+        size_t len;
+
+        len = encode_open_wait(buf, "s", 0, 1);
+        assert_decodes(buf, len, &req);
+        ck_assert_uint_eq(req.open.timeout_ms, 1);
+        len = encode_open_wait(buf, "s", PROTO_OPEN_WAIT_PUBLISHED, PROTO_OPEN_TIMEOUT_MAX);
+        assert_decodes(buf, len, &req);
+        len = encode_open_wait(buf, "s", 0, PROTO_OPEN_TIMEOUT_MAX + 1);
+        assert_refused(buf, len, SHMB_STATUS_INVALID);
+        len = encode_open_wait(buf, "s", 0, UINT32_MAX);
+        assert_refused(buf, len, SHMB_STATUS_INVALID);
+}
+END_TEST
+
+START_TEST(test_resize_values) {
+        ProtoRequest req;
+        size_t len;
+
+        len = encode_resize(buf, "s", 0);
+        assert_refused(buf, len, SHMB_STATUS_INVALID);
+        len = encode_resize(buf, "s", 1);
+        assert_decodes(buf, len, &req);
+}
+END_TEST
+
+START_TEST(test_watch_values) {
+        static const char *const bad_prefixes[] = { ".", ".a", "-", "-a", "a/", "a b", "caf\xc3\xa9" };
+        char pattern[SHMB_NAME_MAX + 2];
+        uint8_t p[SHMB_WATCH_FIXED + 2 + 4];
+        ProtoRequest req;
+        size_t len;
+
+        /* Flags: only the prefix bit. */
+        for (unsigned bit = 0; bit < 16; bit++) {
+                uint16_t f = (uint16_t)(1u << bit);
+
+                len = encode_watch(buf, "s", f);
+                if (f & PROTO_WATCH_FLAGS_ALL)
+                        assert_decodes(buf, len, &req);
+                else
+                        assert_refused(buf, len, SHMB_STATUS_UNSUPPORTED);
+        }
+        /* The empty pattern is a prefix of every name, but not a name. */
+        len = encode_watch(buf, "", PROTO_WATCH_PREFIX);
+        assert_decodes(buf, len, &req);
+        len = encode_watch(buf, "", 0);
+        assert_refused(buf, len, SHMB_STATUS_BAD_NAME);
+        /* A prefix may end in '.' or '-', but must be the start of a valid name. */
+        len = encode_watch(buf, "cam.", PROTO_WATCH_PREFIX);
+        assert_decodes(buf, len, &req);
+        len = encode_watch(buf, "cam-", PROTO_WATCH_PREFIX);
+        assert_decodes(buf, len, &req);
+        for (size_t i = 0; i < ELEMENTSOF(bad_prefixes); i++) {
+                len = encode_watch(buf, bad_prefixes[i], PROTO_WATCH_PREFIX);
+                assert_refused(buf, len, SHMB_STATUS_BAD_NAME);
+                len = encode_watch(buf, bad_prefixes[i], 0);
+                assert_refused(buf, len, SHMB_STATUS_BAD_NAME);
+        }
+        /* 256 bytes: too long either way. */
+        memset(pattern, 'w', SHMB_NAME_MAX + 1);
+        pattern[SHMB_NAME_MAX + 1] = 0;
+        len = encode_watch(buf, pattern, PROTO_WATCH_PREFIX);
+        assert_refused(buf, len, SHMB_STATUS_BAD_NAME);
+        len = encode_watch(buf, pattern, 0);
+        assert_refused(buf, len, SHMB_STATUS_BAD_NAME);
+        /* A NUL inside the pattern. */
+        memset(p, 0, sizeof(p));
+        le16(p + SHMB_WATCH_FIXED, 3);
+        memcpy(p + SHMB_WATCH_FIXED + 2, "a\0b", 3);
+        len = build(buf, 1, SHMB_MSG_WATCH, p, SHMB_WATCH_FIXED + 2 + 3);
+        assert_refused(buf, len, SHMB_STATUS_BAD_NAME);
+        p[0] = PROTO_WATCH_PREFIX;
+        assert_refused(buf, build(buf, 1, SHMB_MSG_WATCH, p, SHMB_WATCH_FIXED + 2 + 3), SHMB_STATUS_BAD_NAME);
+        /* The pattern's length pointing past the end. */
+        le16(p + SHMB_WATCH_FIXED, 4);
+        len = build(buf, 1, SHMB_MSG_WATCH, p, SHMB_WATCH_FIXED + 2 + 3);
+        assert_refused(buf, len, SHMB_STATUS_INVALID);
 }
 END_TEST
 
@@ -1102,6 +1735,10 @@ static void assert_name_refused(const char *name, int status) {
         assert_refused(buf, len, status);
         len = encode_name(buf, SHMB_MSG_STAT, name);
         assert_refused(buf, len, status);
+        len = encode_name(buf, SHMB_MSG_PUBLISH, name);
+        assert_refused(buf, len, status);
+        len = encode_resize(buf, name, 1);
+        assert_refused(buf, len, status);
 }
 
 /* Same for a name given as raw bytes (may contain NUL). */
@@ -1123,6 +1760,13 @@ static void assert_raw_name_refused(const void *name, size_t n, int status) {
         len = build(buf, 1, SHMB_MSG_UNLINK, p, 2 + n);
         assert_refused(buf, len, status);
         len = build(buf, 1, SHMB_MSG_STAT, p, 2 + n);
+        assert_refused(buf, len, status);
+        len = build(buf, 1, SHMB_MSG_PUBLISH, p, 2 + n);
+        assert_refused(buf, len, status);
+        memset(o, 0, SHMB_RESIZE_FIXED);
+        o[0] = 1;
+        memcpy(o + SHMB_RESIZE_FIXED, p, 2 + n);
+        len = build(buf, 1, SHMB_MSG_RESIZE, o, SHMB_RESIZE_FIXED + 2 + n);
         assert_refused(buf, len, status);
 }
 
@@ -1315,6 +1959,13 @@ START_TEST(test_type_names) {
         ck_assert_str_eq(proto_type_name(SHMB_MSG_UNLINK), "unlink");
         ck_assert_str_eq(proto_type_name(SHMB_MSG_STAT), "stat");
         ck_assert_str_eq(proto_type_name(SHMB_MSG_LIST), "list");
+        ck_assert_str_eq(proto_type_name(SHMB_MSG_SYNC), "sync");
+        ck_assert_str_eq(proto_type_name(SHMB_MSG_RESIZE), "resize");
+        ck_assert_str_eq(proto_type_name(SHMB_MSG_PUBLISH), "publish");
+        ck_assert_str_eq(proto_type_name(SHMB_MSG_WATCH), "watch");
+        ck_assert_str_eq(proto_type_name(SHMB_MSG_UNWATCH), "unwatch");
+        ck_assert_str_eq(proto_type_name(SHMB_MSG_EVENT), "event");
+        ck_assert_str_eq(proto_type_name(0x0009), "unknown");
         ck_assert_str_eq(proto_type_name(SHMB_MSG_OPEN | SHMB_MSG_REPLY), "open");
         ck_assert_str_eq(proto_type_name(0), "unknown");
         ck_assert_str_eq(proto_type_name(_SHMB_MSG_REQUEST_MAX), "unknown");
@@ -1398,6 +2049,35 @@ START_TEST(test_encoders_exact_fit) {
         proto_buf_init(&b, buf, need - 1);
         ck_assert_int_eq(proto_encode_name_request(&b, SHMB_MSG_STAT, 1, name), -EMSGSIZE);
 
+        need = SHMB_HEADER_SIZE + SHMB_RESIZE_FIXED + 2 + SHMB_NAME_MAX;
+        proto_buf_init(&b, buf, need);
+        ck_assert_int_eq(proto_encode_resize(&b, 1, name, 1), (int)need);
+        proto_buf_init(&b, buf, need - 1);
+        ck_assert_int_eq(proto_encode_resize(&b, 1, name, 1), -EMSGSIZE);
+
+        need = SHMB_HEADER_SIZE + SHMB_WATCH_FIXED + 2 + SHMB_NAME_MAX;
+        proto_buf_init(&b, buf, need);
+        ck_assert_int_eq(proto_encode_watch(&b, 1, name, 0), (int)need);
+        proto_buf_init(&b, buf, need - 1);
+        ck_assert_int_eq(proto_encode_watch(&b, 1, name, 0), -EMSGSIZE);
+
+        need = SHMB_HEADER_SIZE + SHMB_UNWATCH_SIZE;
+        proto_buf_init(&b, buf, need);
+        ck_assert_int_eq(proto_encode_unwatch(&b, 1, 1), (int)need);
+        proto_buf_init(&b, buf, need - 1);
+        ck_assert_int_eq(proto_encode_unwatch(&b, 1, 1), -EMSGSIZE);
+
+        {
+                ProtoEvent e = { .kind = PROTO_EVENT_CREATED };
+
+                memcpy(e.name, name, sizeof(e.name));
+                need = SHMB_HEADER_SIZE + SHMB_EVENT_FIXED + 2 + SHMB_NAME_MAX;
+                proto_buf_init(&b, buf, need);
+                ck_assert_int_eq(proto_encode_event(&b, &e), (int)need);
+                proto_buf_init(&b, buf, need - 1);
+                ck_assert_int_eq(proto_encode_event(&b, &e), -EMSGSIZE);
+        }
+
         need = SHMB_HEADER_SIZE + SHMB_LIST_SIZE;
         proto_buf_init(&b, buf, need);
         ck_assert_int_eq(proto_encode_list(&b, 1, 2, 3), (int)need);
@@ -1431,9 +2111,10 @@ START_TEST(test_encode_tiny_buffers) {
          */
         uint8_t mem[SHMB_HEADER_SIZE + 16];
         ProtoHelloReply hr = { .version = 1 };
+        ProtoEvent ev = { .kind = PROTO_EVENT_CREATED, .name = "x" };
 
         for (size_t size = 0; size <= SHMB_HEADER_SIZE; size++) {
-                for (int which = 0; which < 8; which++) {
+                for (int which = 0; which < 13; which++) {
                         ProtoBuf b;
                         int n = 0;
 
@@ -1463,6 +2144,21 @@ START_TEST(test_encode_tiny_buffers) {
                                 break;
                         case 7:
                                 n = proto_encode_hello_reply(&b, 1, &hr);
+                                break;
+                        case 8:
+                                n = proto_encode_open_wait(&b, 1, "x", 0, 10);
+                                break;
+                        case 9:
+                                n = proto_encode_resize(&b, 1, "x", 1);
+                                break;
+                        case 10:
+                                n = proto_encode_watch(&b, 1, "x", 0);
+                                break;
+                        case 11:
+                                n = proto_encode_unwatch(&b, 1, 1);
+                                break;
+                        case 12:
+                                n = proto_encode_event(&b, &ev);
                                 break;
                         }
                         ck_assert_msg(n == -EMSGSIZE, "encoder %d in %zu bytes returned %d", which, size, n);
@@ -1570,6 +2266,18 @@ static size_t reply_example(uint8_t *out, int which) {
         case 3:
                 n = proto_encode_error(&b, SHMB_MSG_OPEN, SHMB_STATUS_NOT_FOUND, 1, "no such segment");
                 break;
+        case 4: {
+                ProtoEvent e = { .kind = PROTO_EVENT_RESIZED, .seq = 1, .id = 2, .size = 3, .name = "cam.a" };
+
+                n = proto_encode_event(&b, &e);
+                break;
+        }
+        case 5:
+                proto_put_header(&b, SHMB_MSG_WATCH | SHMB_MSG_REPLY, 0, 1);
+                proto_put_u32(&b, 1);
+                proto_put_u32(&b, 0);
+                n = proto_finish(&b);
+                break;
         }
         ck_assert_int_gt(n, SHMB_HEADER_SIZE);
         return (size_t)n;
@@ -1650,7 +2358,7 @@ START_TEST(test_request_decoder_no_overread) {
 }
 END_TEST
 
-/* _i: 0 hello reply, 1 seginfo reply, 2 list reply and its records, 3 error text */
+/* _i: 0 hello reply, 1 seginfo reply, 2 list reply and its records, 3 error text, 4 event, 5 watch reply */
 START_TEST(test_reply_decoders_no_overread) {
         uint8_t msg[SHMB_MSG_MAX];
         size_t full;
@@ -1661,7 +2369,8 @@ START_TEST(test_reply_decoders_no_overread) {
                 const uint8_t *p = guard_place(msg, len);
                 ProtoHelloReply hr;
                 ProtoSegInfo si;
-                uint32_t count, flags;
+                ProtoEvent ev;
+                uint32_t count, flags, watch_id;
                 uint64_t next;
                 size_t off;
                 char text[64];
@@ -1682,6 +2391,12 @@ START_TEST(test_reply_decoders_no_overread) {
                 case 3:
                         r = proto_decode_error_text(p, len, text, sizeof(text));
                         break;
+                case 4:
+                        r = proto_decode_event(p, len, &ev);
+                        break;
+                case 5:
+                        r = proto_decode_watch_reply(p, len, &watch_id);
+                        break;
                 }
                 ck_assert_msg((r == 0) == (len == full), "decoder %d, %zu of %zu bytes: %d", _i, len, full, r);
         }
@@ -1695,16 +2410,22 @@ static Suite *proto_suite(void) {
         tc = tcase_create("request-roundtrip");
         tcase_add_test(tc, test_roundtrip_hello);
         tcase_add_test(tc, test_roundtrip_create);
+        tcase_add_test(tc, test_roundtrip_create_full);
         tcase_add_test(tc, test_roundtrip_open);
         tcase_add_test(tc, test_roundtrip_release);
         tcase_add_test(tc, test_roundtrip_unlink_stat);
         tcase_add_test(tc, test_roundtrip_list);
         tcase_add_test(tc, test_roundtrip_name_255);
+        tcase_add_test(tc, test_roundtrip_resize);
+        tcase_add_test(tc, test_roundtrip_publish_sync);
+        tcase_add_test(tc, test_roundtrip_watch_unwatch);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("wire-bytes");
         tcase_add_test(tc, test_create_bytes);
         tcase_add_test(tc, test_other_bytes);
+        tcase_add_test(tc, test_seginfo_bytes);
+        tcase_add_test(tc, test_event_bytes);
         tcase_add_test(tc, test_put_little_endian);
         suite_add_tcase(s, tc);
 
@@ -1718,6 +2439,9 @@ static Suite *proto_suite(void) {
         tcase_add_test(tc, test_seginfo_at_bad_name);
         tcase_add_test(tc, test_roundtrip_error);
         tcase_add_test(tc, test_error_text_limits);
+        tcase_add_test(tc, test_roundtrip_event);
+        tcase_add_test(tc, test_event_malformed);
+        tcase_add_test(tc, test_roundtrip_watch_reply);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("malformed-header");
@@ -1737,7 +2461,12 @@ static Suite *proto_suite(void) {
         tcase_add_test(tc, test_reserved_fields);
         tcase_add_test(tc, test_hello_versions);
         tcase_add_test(tc, test_create_values);
+        tcase_add_test(tc, test_create_ttl);
+        tcase_add_test(tc, test_create_max_size);
         tcase_add_test(tc, test_open_flags);
+        tcase_add_test(tc, test_open_timeout);
+        tcase_add_test(tc, test_resize_values);
+        tcase_add_test(tc, test_watch_values);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("names");
@@ -1765,7 +2494,7 @@ static Suite *proto_suite(void) {
         tcase_add_test(tc, test_reply_decoders_short_datagram);
         tcase_add_test(tc, test_seginfo_at_offset_past_end);
         tcase_add_test(tc, test_request_decoder_no_overread);
-        tcase_add_loop_test(tc, test_reply_decoders_no_overread, 0, 4);
+        tcase_add_loop_test(tc, test_reply_decoders_no_overread, 0, 6);
         suite_add_tcase(s, tc);
 
         return s;

@@ -1,0 +1,216 @@
+/*
+ * libshmbroker: resize, publish, subscriptions and event dispatch.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "client/client-internal.h"
+#include "util/cleanup.h"
+#include "util/macro.h"
+
+static int name_call(struct shmb_client *c, int n) {
+        if (n < 0)
+                return n;
+        return client_transact(c, (size_t)n, NULL);
+}
+
+/**
+ * shmb_resize() - grow a segment (the caller needs write access)
+ * @c:          client
+ * @name:       segment name
+ * @size:       new size, not below the current one
+ *
+ * Every holder gets a RESIZED notice. memfd segments grow within the
+ * max_size given at create; sysv segments cannot grow.
+ *
+ * Return: 0, -EINVAL (a shrink), -EFBIG (above max_size), -EOPNOTSUPP
+ * (sysv), -EDQUOT, -EACCES (or published), -ENOENT.
+ */
+_public_ int shmb_resize(struct shmb_client *c, const char *name, uint64_t size) {
+        ProtoBuf b;
+
+        if (!c || !name || size == 0 || !proto_name_valid(name, strnlen(name, SHMB_NAME_MAX + 1)))
+                return -EINVAL;
+        proto_buf_init(&b, c->buf, sizeof(c->buf));
+        return name_call(c, proto_encode_resize(&b, c->next_req_id++, name, size));
+}
+
+/**
+ * shmb_publish() - make a segment immutable; every later open is read-only
+ * @c:          client
+ * @name:       segment name (the caller needs write access)
+ *
+ * memfd segments are write-sealed: writes through any fd fail from now on,
+ * and if no writable mapping exists anywhere the bytes can never change
+ * again (SHMB_SEG_FROZEN); otherwise existing writable mappings can still
+ * write. posix, file and sysv segments cannot be sealed: the daemon only
+ * stops handing out writable access.
+ *
+ * Return: 0, -ENOENT, -EACCES, -EINVAL.
+ */
+_public_ int shmb_publish(struct shmb_client *c, const char *name) {
+        ProtoBuf b;
+
+        if (!c || !name || !proto_name_valid(name, strnlen(name, SHMB_NAME_MAX + 1)))
+                return -EINVAL;
+        proto_buf_init(&b, c->buf, sizeof(c->buf));
+        return name_call(c, proto_encode_name_request(&b, SHMB_MSG_PUBLISH, c->next_req_id++, name));
+}
+
+/**
+ * shmb_watch() - subscribe to events of a name or name prefix
+ * @c:          client
+ * @pattern:    a name, or with SHMB_WATCH_PREFIX a prefix ("" for all)
+ * @flags:      SHMB_WATCH_PREFIX
+ * @ret_watch_id: the subscription's id, carried by its events
+ *
+ * Return: 0, -EINVAL, -EDQUOT (64 subscriptions per connection).
+ */
+_public_ int shmb_watch(struct shmb_client *c, const char *pattern, unsigned flags, uint32_t *ret_watch_id) {
+        ProtoBuf b;
+        int n, r;
+
+        if (!c || !pattern || !ret_watch_id || (flags & ~SHMB_WATCH_PREFIX))
+                return -EINVAL;
+        proto_buf_init(&b, c->buf, sizeof(c->buf));
+        n = proto_encode_watch(&b, c->next_req_id++, pattern, (uint16_t)flags);
+        r = name_call(c, n);
+        if (r < 0)
+                return r;
+        if (proto_decode_watch_reply(c->buf, c->buf_len, ret_watch_id) < 0)
+                return client_error(c, EBADMSG, "malformed WATCH reply from shmbrokerd");
+        return 0;
+}
+
+/**
+ * shmb_unwatch() - end a subscription (its queued events may still come)
+ * @c:          client
+ * @watch_id:   from shmb_watch()
+ *
+ * Return: 0, -ENOENT.
+ */
+_public_ int shmb_unwatch(struct shmb_client *c, uint32_t watch_id) {
+        ProtoBuf b;
+
+        if (!c)
+                return -EINVAL;
+        proto_buf_init(&b, c->buf, sizeof(c->buf));
+        return name_call(c, proto_encode_unwatch(&b, c->next_req_id++, watch_id));
+}
+
+/* A holder's RESIZED notice grows the handles of that segment. */
+static void apply_resize(struct shmb_client *c, const struct shmb_event *ev) {
+        list_for_each(l, &c->segments) {
+                struct shmb_segment *s = list_entry(l, struct shmb_segment, link);
+
+                if (s->st.id == ev->id && ev->size > s->st.size)
+                        s->st.size = ev->size;
+        }
+}
+
+/**
+ * client_event_received() - keep an EVENT datagram for shmb_client_dispatch()
+ * @c:          client
+ * @buf:        the datagram
+ * @len:        its size
+ */
+void client_event_received(struct shmb_client *c, const uint8_t *buf, size_t len) {
+        ProtoEvent pe;
+        ClientEvent *e;
+
+        if (proto_decode_event(buf, len, &pe) < 0)
+                return;
+        /* Once one is dropped, every later one is too until dispatch, so the order holds. */
+        if (c->events_dropped || c->n_events >= CLIENT_EVENTS_MAX || !(e = calloc(1, sizeof(*e)))) {
+                c->events_dropped += pe.kind == PROTO_EVENT_DROPPED ? pe.dropped : 1;
+                c->dropped_seq = pe.seq;
+                return;
+        }
+        e->ev = (struct shmb_event){
+                .kind = (enum shmb_event_kind)pe.kind,
+                .watch_id = pe.watch_id,
+                .seq = pe.seq,
+                .id = pe.id,
+                .size = pe.size,
+                .dropped = pe.dropped,
+                .flags = pe.flags,
+        };
+        memcpy(e->ev.name, pe.name, sizeof(e->ev.name));
+        if (e->ev.kind == SHMB_EVENT_RESIZED)
+                apply_resize(c, &e->ev);
+        list_append(&c->events, &e->link);
+        c->n_events++;
+}
+
+/* Read every datagram waiting on the socket (only events can come unasked). */
+static int read_pending(struct shmb_client *c) {
+        for (;;) {
+                ProtoHeader h;
+                ssize_t n;
+
+                n = recv(c->fd, c->buf, sizeof(c->buf), MSG_DONTWAIT);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return 0;
+                if (n < 0)
+                        return client_error(c, errno, "cannot receive from shmbrokerd: %s", strerror(errno));
+                if (n == 0)
+                        return client_error(c, ECONNRESET, "shmbrokerd closed the connection");
+                if (proto_decode_header(c->buf, (size_t)n, &h) != 0 || h.type != SHMB_MSG_EVENT)
+                        return client_error(c, EBADMSG, "unexpected message from shmbrokerd");
+                client_event_received(c, c->buf, (size_t)n);
+        }
+}
+
+/**
+ * shmb_client_dispatch() - hand every kept and readable event to @fn, without blocking
+ * @c:          client
+ * @fn:         called once per event, in order
+ * @userdata:   passed to @fn
+ *
+ * Return: the number of events handed out, or negative errno (the
+ * connection is broken then; kept events were still handed out).
+ */
+_public_ int shmb_client_dispatch(struct shmb_client *c, shmb_event_fn fn, void *userdata) {
+        int n = 0, r;
+
+        if (!c || !fn)
+                return -EINVAL;
+        r = read_pending(c);
+        while (!list_is_empty(&c->events)) {
+                ClientEvent *e = list_entry(c->events.next, ClientEvent, link);
+
+                list_unlink(&e->link);
+                c->n_events--;
+                fn(c, &e->ev, userdata);
+                free(e);
+                n++;
+        }
+        /* The events not kept came after all the kept ones. */
+        if (c->events_dropped > 0) {
+                struct shmb_event ev = {
+                        .kind = SHMB_EVENT_DROPPED, .seq = c->dropped_seq, .dropped = c->events_dropped,
+                };
+
+                c->events_dropped = 0;
+                fn(c, &ev, userdata);
+                n++;
+        }
+        return r < 0 ? r : n;
+}
+
+/**
+ * shmb_client_pending() - events kept for shmb_client_dispatch()
+ * @c:          client
+ *
+ * Return: their number (not counting unread ones on the socket).
+ */
+_public_ int shmb_client_pending(const struct shmb_client *c) {
+        if (!c)
+                return -EINVAL;
+        return (int)MIN(c->n_events + (c->events_dropped ? 1 : 0), (size_t)INT32_MAX);
+}
