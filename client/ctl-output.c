@@ -132,6 +132,8 @@ static const struct {
         { SHMB_SEG_UNLINKED, "unlinked" },
         { SHMB_SEG_HUGE, "huge" },
         { SHMB_SEG_RESERVED, "reserved" },
+        { SHMB_SEG_PUBLISHED, "published" },
+        { SHMB_SEG_FROZEN, "frozen" },
 };
 
 /**
@@ -315,6 +317,12 @@ static struct json_object *json_segment_common(const char *name, uint64_t id, ui
         return o;
 }
 
+/* Attributes only the client socket reports (resize limit and TTL). */
+static void json_add_life(struct json_object *o, const struct shmb_stat *st) {
+        ctl_json_add_u64(o, "max_size", st->max_size);
+        json_object_object_add(o, "ttl_sec", st->lifetime == SHMB_LIFETIME_TTL ? json_object_new_int64(st->ttl_sec) : NULL);
+}
+
 /**
  * ctl_json_stat() - a segment as the client socket describes it
  * @st:         attributes
@@ -322,8 +330,13 @@ static struct json_object *json_segment_common(const char *name, uint64_t id, ui
  * Return: a new JSON object.
  */
 struct json_object *ctl_json_stat(const struct shmb_stat *st) {
-        return json_segment_common(st->name, st->id, st->size, st->backend, st->uid, st->gid, st->mode,
-                                   st->lifetime, st->holders, st->flags, st->shmid, st->created_usec);
+        struct json_object *o = json_segment_common(st->name, st->id, st->size, st->backend, st->uid, st->gid,
+                                                    st->mode, st->lifetime, st->holders, st->flags, st->shmid,
+                                                    st->created_usec);
+
+        if (o)
+                json_add_life(o, st);
+        return o;
 }
 
 /**

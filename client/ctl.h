@@ -23,6 +23,8 @@ enum {
 };
 
 extern bool arg_json;
+extern uint32_t arg_wait_ms;
+extern bool arg_published;
 extern bool arg_all;
 extern const char *arg_admin_socket;
 
@@ -53,6 +55,16 @@ void ctl_json_add_time(struct json_object *o, const char *key, uint64_t usec);
 struct json_object *ctl_json_seg_flags(uint32_t flags);
 struct json_object *ctl_json_stat(const struct shmb_stat *st);
 struct json_object *ctl_json_admin_segment(const struct shmb_admin_segment *s);
+
+/* shmbrokerctl.c */
+int ctl_connect(struct shmb_client **ret);
+int ctl_fail(struct shmb_client *c, int r, const char *what, const char *name);
+
+/* ctl-life.c */
+int ctl_resize(struct shmb_client *c, char **args);
+int ctl_publish(struct shmb_client *c, char **args);
+int ctl_watch(struct shmb_client *c, char **args);
+int ctl_run(int n_specs, char **specs, char **command);
 
 /* ctl-admin.c */
 bool ctl_admin_is_command(const char *name);

@@ -21,6 +21,8 @@
 #include "util/size.h"
 
 bool arg_json;
+uint32_t arg_wait_ms;
+bool arg_published;
 bool arg_all;
 const char *arg_admin_socket;
 static const char *arg_socket;
@@ -33,6 +35,8 @@ static bool arg_reserve;
 static uint64_t arg_offset;
 static uint64_t arg_length = UINT64_MAX;
 static uint64_t arg_size;
+static uint64_t arg_max_size;
+static uint32_t arg_ttl;
 
 static uint64_t min_u64(uint64_t a, uint64_t b) {
         return a < b ? a : b;
@@ -49,6 +53,12 @@ static void help(void) {
                "  sync NAME           make a file segment's bytes durable\n"
                "  ls                  list the segments you may read\n"
                "  rm NAME             remove a segment's name (holders keep the memory)\n"
+               "  resize NAME SIZE    grow a segment; every holder is told the new size\n"
+               "  publish NAME        make a segment immutable: every later open is read-only\n"
+               "  watch [PREFIX]      print events of the names starting with PREFIX as they happen\n"
+               "  run NAME[:ro]... -- COMMAND [ARGS]\n"
+               "                      run COMMAND with the segments as fds 3, 4, ...\n"
+               "                      (SHMBROKER_FD_<NAME>, SHMBROKER_SIZE_<NAME>, SHMBROKER_SEGMENTS)\n"
                "  version             show the daemon's and this program's version\n"
                "\n"
                "Admin commands (admin socket: root or the daemon's admin group):\n"
@@ -69,7 +79,11 @@ static void help(void) {
                "  -j, --json          print JSON (layouts in shmbrokerctl(1))\n"
                "  -a, --all           ls: every segment, through the admin socket\n"
                "  -m, --mode MODE     create: octal permission bits (default 0600)\n"
-               "  -l, --lifetime L    create: holders, creator or persistent (default persistent)\n"
+               "  -l, --lifetime L    create: holders, creator, persistent (default) or ttl\n"
+               "      --ttl SEC       create: lifetime ttl, destroyed after SEC seconds unused\n"
+               "      --max-size SIZE create: how far resize may grow it (memfd: charged at once)\n"
+               "      --wait MS       write/cat/run: wait up to MS milliseconds for the name\n"
+               "      --published     write/cat/run: wait until it is published, too\n"
                "  -b, --backend B     create: memfd, posix, sysv or file (default: the daemon's)\n"
                "  -x, --exclusive     create: fail if the name exists\n"
                "      --huge          create: huge pages (memfd, sysv); size rounded up\n"
@@ -94,14 +108,29 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
         return EXIT_USAGE;
 }
 
-static int fail(struct shmb_client *c, int r, const char *what, const char *name) {
+/**
+ * ctl_fail() - print why a request failed
+ * @c:          client (its last error is printed), or NULL
+ * @r:          negative errno
+ * @what:       "cannot open", ...
+ * @name:       what it was about
+ *
+ * Return: EXIT_FAIL.
+ */
+int ctl_fail(struct shmb_client *c, int r, const char *what, const char *name) {
         const char *msg = c ? shmb_client_last_error(c) : "";
 
         fprintf(stderr, "shmbrokerctl: %s '%s': %s\n", what, name, *msg ? msg : strerror(-r));
         return EXIT_FAIL;
 }
 
-static int connect_client(struct shmb_client **ret) {
+/**
+ * ctl_connect() - connect to the client socket, explaining a failure
+ * @ret:        the client
+ *
+ * Return: EXIT_OK or EXIT_NOCONN.
+ */
+int ctl_connect(struct shmb_client **ret) {
         int r = shmb_client_new(ret, arg_socket);
 
         if (r < 0) {
@@ -130,9 +159,11 @@ static int cmd_create(struct shmb_client *c, char **args) {
         o.backend = (enum shmb_backend)arg_backend;
         o.flags = (arg_exclusive ? SHMB_CREATE_EXCL : 0) | (arg_huge ? SHMB_CREATE_HUGE : 0) |
                   (arg_reserve ? SHMB_CREATE_RESERVE : 0);
+        o.ttl_sec = arg_ttl;
+        o.max_size = arg_max_size;
         r = shmb_create(c, args[0], arg_size, &o, &s);
         if (r < 0)
-                return fail(c, r, "cannot create", args[0]);
+                return ctl_fail(c, r, "cannot create", args[0]);
         if (arg_json) {
                 struct shmb_stat st;
                 struct json_object *j;
@@ -144,13 +175,13 @@ static int cmd_create(struct shmb_client *c, char **args) {
                 r = shmb_segment_release(s);
                 if (r < 0) {
                         json_object_put(j);
-                        return fail(c, r, "cannot release", args[0]);
+                        return ctl_fail(c, r, "cannot release", args[0]);
                 }
                 return ctl_json_print(j);
         }
         r = shmb_segment_release(s);
         if (r < 0)
-                return fail(c, r, "cannot release", args[0]);
+                return ctl_fail(c, r, "cannot release", args[0]);
         return EXIT_OK;
 }
 
@@ -160,9 +191,9 @@ static int cmd_write(struct shmb_client *c, char **args) {
         char *p;
         int r, ret = EXIT_OK;
 
-        r = shmb_open(c, args[0], 0, &s);
+        r = shmb_open_wait(c, args[0], arg_published ? SHMB_OPEN_WAIT_PUBLISHED : 0, arg_wait_ms, &s);
         if (r < 0)
-                return fail(c, r, "cannot open", args[0]);
+                return ctl_fail(c, r, "cannot open", args[0]);
         size = shmb_segment_get_size(s);
         if (arg_offset > size) {
                 fprintf(stderr, "shmbrokerctl: offset %llu is beyond the end of '%s' (%llu bytes)\n",
@@ -172,7 +203,7 @@ static int cmd_write(struct shmb_client *c, char **args) {
         }
         r = shmb_segment_map(s, (void **)&p);
         if (r < 0) {
-                ret = fail(c, r, "cannot map", args[0]);
+                ret = ctl_fail(c, r, "cannot map", args[0]);
                 shmb_segment_release(s);
                 return ret;
         }
@@ -224,9 +255,10 @@ static int cmd_cat(struct shmb_client *c, char **args) {
         const char *p;
         int r, ret = EXIT_OK;
 
-        r = shmb_open(c, args[0], SHMB_OPEN_RDONLY, &s);
+        r = shmb_open_wait(c, args[0], SHMB_OPEN_RDONLY | (arg_published ? SHMB_OPEN_WAIT_PUBLISHED : 0),
+                           arg_wait_ms, &s);
         if (r < 0)
-                return fail(c, r, "cannot open", args[0]);
+                return ctl_fail(c, r, "cannot open", args[0]);
         size = shmb_segment_get_size(s);
         if (arg_offset > size) {
                 fprintf(stderr, "shmbrokerctl: offset %llu is beyond the end of '%s' (%llu bytes)\n",
@@ -237,7 +269,7 @@ static int cmd_cat(struct shmb_client *c, char **args) {
         end = size - arg_offset < arg_length ? size : arg_offset + arg_length;
         r = shmb_segment_map(s, (void **)&p);
         if (r < 0) {
-                ret = fail(c, r, "cannot map", args[0]);
+                ret = ctl_fail(c, r, "cannot map", args[0]);
                 shmb_segment_release(s);
                 return ret;
         }
@@ -290,7 +322,7 @@ static int cmd_stat(struct shmb_client *c, char **args) {
 
         r = shmb_stat(c, args[0], &st);
         if (r < 0)
-                return fail(c, r, "cannot stat", args[0]);
+                return ctl_fail(c, r, "cannot stat", args[0]);
         if (arg_json)
                 return ctl_json_print(ctl_json_stat(&st));
         printf("name:     %s\n"
@@ -330,7 +362,7 @@ static int cmd_sync(struct shmb_client *c, char **args) {
         int r = shmb_sync(c, args[0]);
 
         if (r < 0)
-                return fail(c, r, "cannot sync", args[0]);
+                return ctl_fail(c, r, "cannot sync", args[0]);
         return arg_json ? json_name_status(args[0], "synced") : EXIT_OK;
 }
 
@@ -341,7 +373,7 @@ static int cmd_ls(struct shmb_client *c, char **args) {
 
         r = shmb_list(c, &v, &n);
         if (r < 0)
-                return fail(c, r, "cannot list", "segments");
+                return ctl_fail(c, r, "cannot list", "segments");
         if (arg_json) {
                 CtlJsonArray arr;
 
@@ -368,7 +400,7 @@ static int cmd_rm(struct shmb_client *c, char **args) {
         int r = shmb_unlink(c, args[0]);
 
         if (r < 0)
-                return fail(c, r, "cannot remove", args[0]);
+                return ctl_fail(c, r, "cannot remove", args[0]);
         return arg_json ? json_name_status(args[0], "removed") : EXIT_OK;
 }
 
@@ -400,6 +432,9 @@ static const struct {
         { "ls", 0, cmd_ls, "ls" },
         { "rm", 1, cmd_rm, "rm NAME" },
         { "version", 0, cmd_version, "version" },
+        { "resize", 2, ctl_resize, "resize NAME SIZE" },
+        { "publish", 1, ctl_publish, "publish NAME" },
+        { "watch", -1, ctl_watch, "watch [PREFIX]" },
 };
 
 static int parse_u64_opt(const char *opt, const char *s, uint64_t *ret) {
@@ -411,7 +446,8 @@ static int parse_u64_opt(const char *opt, const char *s, uint64_t *ret) {
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_VERSION = 0x100, ARG_HUGE, ARG_RESERVE, ARG_ADMIN_SOCKET };
+        enum { ARG_VERSION = 0x100, ARG_HUGE, ARG_RESERVE, ARG_ADMIN_SOCKET, ARG_TTL, ARG_MAX_SIZE, ARG_WAIT,
+               ARG_PUBLISHED };
         static const struct option options[] = {
                 { "socket", required_argument, NULL, 's' },  { "mode", required_argument, NULL, 'm' },
                 { "lifetime", required_argument, NULL, 'l' }, { "backend", required_argument, NULL, 'b' },
@@ -420,11 +456,24 @@ int main(int argc, char **argv) {
                 { "version", no_argument, NULL, ARG_VERSION }, { "huge", no_argument, NULL, ARG_HUGE },
                 { "reserve", no_argument, NULL, ARG_RESERVE }, { "json", no_argument, NULL, 'j' },
                 { "all", no_argument, NULL, 'a' },            { "admin-socket", required_argument, NULL, ARG_ADMIN_SOCKET },
+                { "ttl", required_argument, NULL, ARG_TTL },  { "max-size", required_argument, NULL, ARG_MAX_SIZE },
+                { "wait", required_argument, NULL, ARG_WAIT }, { "published", no_argument, NULL, ARG_PUBLISHED },
                 {},
         };
         struct shmb_client *c = NULL;
+        char **command = NULL;
+        unsigned long v;
         char *end;
         int opt, r;
+
+        /* "run ... -- COMMAND ARGS": what follows "--" is the command's, never ours. */
+        for (int i = 1; i < argc; i++)
+                if (strcmp(argv[i], "--") == 0) {
+                        command = argv + i + 1;
+                        argv[i] = NULL;
+                        argc = i;
+                        break;
+                }
 
         while ((opt = getopt_long(argc, argv, "s:m:l:b:xo:n:hja", options, NULL)) >= 0) {
                 switch (opt) {
@@ -453,7 +502,7 @@ int main(int argc, char **argv) {
                 case 'l':
                         arg_lifetime = shmb_lifetime_from_string(optarg);
                         if (arg_lifetime < 0)
-                                return usage_error("invalid lifetime '%s' (holders, creator, persistent)", optarg);
+                                return usage_error("invalid lifetime '%s' (holders, creator, persistent, ttl)", optarg);
                         break;
                 case 'b':
                         arg_backend = shmb_backend_from_string(optarg);
@@ -465,6 +514,29 @@ int main(int argc, char **argv) {
                         break;
                 case ARG_HUGE:
                         arg_huge = true;
+                        break;
+                case ARG_TTL:
+                case ARG_WAIT:
+                        errno = 0;
+                        v = strtoul(optarg, &end, 10);
+                        if (errno || end == optarg || *end || optarg[0] == '-' ||
+                            (opt == ARG_TTL ? v == 0 || v > UINT32_MAX : v > 3600000))
+                                return usage_error("invalid value '%s' for %s", optarg,
+                                                   opt == ARG_TTL ? "--ttl (seconds, at least 1)"
+                                                                  : "--wait (milliseconds, at most 3600000)");
+                        if (opt == ARG_TTL) {
+                                arg_ttl = (uint32_t)v;
+                                arg_lifetime = SHMB_LIFETIME_TTL;
+                        } else {
+                                arg_wait_ms = (uint32_t)v;
+                        }
+                        break;
+                case ARG_MAX_SIZE:
+                        if (size_parse(optarg, &arg_max_size) < 0 || arg_max_size == 0)
+                                return usage_error("invalid size '%s' for --max-size", optarg);
+                        break;
+                case ARG_PUBLISHED:
+                        arg_published = true;
                         break;
                 case ARG_RESERVE:
                         arg_reserve = true;
@@ -490,19 +562,28 @@ int main(int argc, char **argv) {
         }
         if (optind >= argc)
                 return usage_error("missing command");
+        if ((arg_lifetime == SHMB_LIFETIME_TTL) != (arg_ttl != 0))
+                return usage_error("--lifetime ttl goes with --ttl SEC");
+        if (strcmp(argv[optind], "run") == 0) {
+                if (optind + 1 >= argc || !command || !command[0])
+                        return usage_error("usage: shmbrokerctl run NAME[:ro]... -- COMMAND [ARGS]");
+                return ctl_run(argc - optind - 1, argv + optind + 1, command);
+        }
+        if (command)
+                return usage_error("'--' is for run only");
         (void)signal(SIGPIPE, SIG_IGN);
         if (ctl_admin_is_command(argv[optind]))
                 return ctl_admin_main(argv[optind], argc - optind - 1, argv + optind + 1);
         for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
                 if (strcmp(argv[optind], commands[i].name) != 0)
                         continue;
-                if (argc - optind - 1 != commands[i].n_args)
+                if (commands[i].n_args >= 0 ? argc - optind - 1 != commands[i].n_args : argc - optind - 1 > 1)
                         return usage_error("usage: shmbrokerctl %s", commands[i].usage);
                 /* Arguments are checked before connecting: usage errors never depend on the daemon. */
-                if (commands[i].fn == cmd_create &&
+                if ((commands[i].fn == cmd_create || commands[i].fn == ctl_resize) &&
                     (size_parse(argv[optind + 2], &arg_size) < 0 || arg_size == 0))
                         return usage_error("invalid size '%s' (examples: 4096, 64K, 1M, 2G)", argv[optind + 2]);
-                r = connect_client(&c);
+                r = ctl_connect(&c);
                 if (r != EXIT_OK)
                         return r;
                 r = commands[i].fn(c, argv + optind + 1);
