@@ -6,8 +6,11 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon/conn.h"
 #include "daemon/dispatch.h"
@@ -15,6 +18,11 @@
 #include "daemon/manager.h"
 #include "protocol/shmb-proto.h"
 #include "util/cleanup.h"
+#include "util/procfs.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
 
 typedef struct OutMsg {
         List link;
@@ -205,6 +213,30 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
         }
 }
 
+/*
+ * The peer's start time, the third part of its identity for holds kept
+ * across a restart. With a pidfd from SO_PEERPIDFD the pid cannot have been
+ * recycled between connect() and the read: if the peer is still alive after
+ * reading /proc/PID/stat, that file was its. Without one (older kernels) the
+ * read is trusted as is. 0 if the peer is gone or not visible.
+ */
+static uint64_t peer_start_time(int sock, pid_t pid) {
+        socklen_t len = sizeof(int);
+        uint64_t start = 0;
+        int pidfd = -1;
+
+        if (getsockopt(sock, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0)
+                pidfd = -1;
+        if (procfs_start_time(pid, &start) < 0)
+                start = 0;
+        if (pidfd >= 0) {
+                if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+                        start = 0;
+                safe_close(pidfd);
+        }
+        return start;
+}
+
 static int conn_read_creds(Conn *c) {
         struct ucred cred;
         socklen_t len = sizeof(cred);
@@ -215,6 +247,8 @@ static int conn_read_creds(Conn *c) {
         c->pid = cred.pid;
         c->creds.uid = cred.uid;
         c->creds.gid = cred.gid;
+        c->holds.who = (PeerIdentity){ .pid = cred.pid, .uid = cred.uid,
+                                       .start_time = peer_start_time(c->fd, cred.pid) };
         len = sizeof(groups);
         if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0 && len > 0) {
                 gid_t *g = malloc(len);
@@ -263,6 +297,7 @@ int conn_new(Manager *m, int fd, Conn **ret) {
         ev_io_start(m->loop, &c->io);
         list_append(&m->conns, &c->link);
         m->n_conns++;
+        manager_changed(m);
         *ret = c;
         return 0;
 }
@@ -283,6 +318,7 @@ Conn *conn_free(Conn *c) {
         list_unlink(&c->link);
         c->manager->n_conns--;
         manager_conn_closed(c->manager);
+        manager_changed(c->manager);
         safe_close(c->fd);
         free((gid_t *)c->creds.groups);
         free(c);

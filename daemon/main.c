@@ -12,7 +12,9 @@
 #include "config.h"
 #include "daemon/backend.h"
 #include "daemon/log.h"
+#include "daemon/fdstore.h"
 #include "daemon/manager.h"
+#include "daemon/restore.h"
 #include "util/size.h"
 
 static ManagerConfig arg_cfg;
@@ -22,25 +24,34 @@ static void help(void) {
                "\n"
                "Broker named shared-memory segments over a Unix socket.\n"
                "\n"
-               "  -s, --socket PATH            client socket (default %s)\n"
+               "  -s, --socket PATH            client socket when not passed by systemd (default %s)\n"
                "      --state-dir DIR          file segments and System V records (default %s)\n"
+               "      --runtime-dir DIR        restart state, under systemd (default %s)\n"
+               "      --fd-store MODE          keep memfds in systemd's file-descriptor store across\n"
+               "                               restarts: auto (default: if the unit has one), yes, no\n"
+               "      --reclaim-grace SEC      after a restart, how long holds wait for their owners\n"
+               "                               to reclaim them (default %d)\n"
                "      --default-backend NAME   memfd (default), posix, sysv or file\n"
                "      --disable-backend NAME   refuse segments of this backend (repeatable)\n"
                "      --log-level LEVEL        err, warning, notice, info (default) or debug\n"
                "      --max-segment-size SIZE  largest segment (default: physical memory)\n"
                "      --max-connections N      simultaneous clients (default %llu)\n"
+               "      --max-segments N         segments in all (default %llu)\n"
                "      --max-segments-per-user N  segments one uid may own (default %llu)\n"
                "      --max-bytes-per-user SIZE  bytes one uid may own (default: 2x memory)\n"
                "  -h, --help                   show this help\n"
                "      --version                show the version\n"
                "\n"
-               "Sizes take K, M, G, T suffixes (powers of 1024). SIGTERM or SIGINT stop the\n"
-               "daemon and destroy every segment it made.\n",
-               SHMB_SOCKET_PATH_DEFAULT, SHMB_STATE_DIR_DEFAULT, (unsigned long long)arg_cfg.max_connections,
+               "Sizes take K, M, G, T suffixes (powers of 1024). SIGINT, and SIGTERM without a\n"
+               "file-descriptor store, stop the daemon and destroy every segment it made. Under\n"
+               "systemd with a store, SIGTERM for a restart keeps every segment for the next\n"
+               "instance; SIGTERM for a stop destroys them.\n",
+               SHMB_SOCKET_PATH_DEFAULT, SHMB_STATE_DIR_DEFAULT, SHMB_RUNTIME_DIR_DEFAULT, SHMB_RECLAIM_GRACE_DEFAULT,
+               (unsigned long long)arg_cfg.max_connections, (unsigned long long)arg_cfg.limits.max_segments,
                (unsigned long long)arg_cfg.limits.max_segments_per_user);
 }
 
-static int parse_u64(const char *opt, const char *s, uint64_t *ret, bool size) {
+static int parse_u64_full(const char *opt, const char *s, uint64_t *ret, bool size, bool zero_ok) {
         char *end;
         int r;
 
@@ -51,11 +62,27 @@ static int parse_u64(const char *opt, const char *s, uint64_t *ret, bool size) {
                 *ret = strtoull(s, &end, 10);
                 r = (errno || end == s || *end || s[0] == '-') ? -EINVAL : 0;
         }
-        if (r < 0 || *ret == 0) {
+        if (r < 0 || (*ret == 0 && !zero_ok)) {
                 fprintf(stderr, "shmbrokerd: invalid value '%s' for %s\n", s, opt);
                 return -EINVAL;
         }
         return 0;
+}
+
+static int parse_u64(const char *opt, const char *s, uint64_t *ret, bool size) {
+        return parse_u64_full(opt, s, ret, size, false);
+}
+
+static bool path_ok(const char *opt, const char *path) {
+        if (path[0] != '/') {
+                fprintf(stderr, "shmbrokerd: %s needs an absolute path, got '%s'\n", opt, path);
+                return false;
+        }
+        if (strchr(path, '\n')) {
+                fprintf(stderr, "shmbrokerd: %s must not contain a newline\n", opt);
+                return false;
+        }
+        return true;
 }
 
 static int parse_argv(int argc, char **argv) {
@@ -69,11 +96,19 @@ static int parse_argv(int argc, char **argv) {
                 ARG_STATE_DIR,
                 ARG_DEFAULT_BACKEND,
                 ARG_DISABLE_BACKEND,
+                ARG_RUNTIME_DIR,
+                ARG_FD_STORE,
+                ARG_RECLAIM_GRACE,
+                ARG_MAX_SEGMENTS,
         };
         static const struct option options[] = {
                 { "socket", required_argument, NULL, 's' },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
+                { "fd-store", required_argument, NULL, ARG_FD_STORE },
+                { "reclaim-grace", required_argument, NULL, ARG_RECLAIM_GRACE },
+                { "max-segments", required_argument, NULL, ARG_MAX_SEGMENTS },
                 { "default-backend", required_argument, NULL, ARG_DEFAULT_BACKEND },
                 { "disable-backend", required_argument, NULL, ARG_DISABLE_BACKEND },
                 { "max-segment-size", required_argument, NULL, ARG_MAX_SEGMENT_SIZE },
@@ -93,6 +128,25 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 case ARG_STATE_DIR:
                         arg_cfg.state_dir = optarg;
+                        break;
+                case ARG_RUNTIME_DIR:
+                        arg_cfg.runtime_dir = optarg;
+                        break;
+                case ARG_FD_STORE:
+                        b = fdstore_mode_from_string(optarg);
+                        if (b < 0) {
+                                fprintf(stderr, "shmbrokerd: --fd-store takes auto, yes or no, not '%s'\n", optarg);
+                                return -EINVAL;
+                        }
+                        arg_cfg.fd_store = (FdStoreMode)b;
+                        break;
+                case ARG_RECLAIM_GRACE:
+                        if (parse_u64_full("--reclaim-grace", optarg, &arg_cfg.reclaim_grace_sec, false, true) < 0)
+                                return -EINVAL;
+                        break;
+                case ARG_MAX_SEGMENTS:
+                        if (parse_u64("--max-segments", optarg, &arg_cfg.limits.max_segments, false) < 0)
+                                return -EINVAL;
                         break;
                 case ARG_DEFAULT_BACKEND:
                 case ARG_DISABLE_BACKEND:
@@ -151,12 +205,11 @@ static int parse_argv(int argc, char **argv) {
                         backend_name(arg_cfg.default_backend));
                 return -EINVAL;
         }
-        if (arg_cfg.state_dir[0] != '/') {
-                fprintf(stderr, "shmbrokerd: --state-dir needs an absolute path, got '%s'\n", arg_cfg.state_dir);
+        if (!path_ok("--state-dir", arg_cfg.state_dir) || !path_ok("--socket", arg_cfg.socket_path) ||
+            !path_ok("--runtime-dir", arg_cfg.runtime_dir))
                 return -EINVAL;
-        }
-        if (arg_cfg.socket_path[0] != '/') {
-                fprintf(stderr, "shmbrokerd: --socket needs an absolute path, got '%s'\n", arg_cfg.socket_path);
+        if (arg_cfg.reclaim_grace_sec > 86400) {
+                fprintf(stderr, "shmbrokerd: --reclaim-grace is at most 86400 seconds\n");
                 return -EINVAL;
         }
         return 1;
@@ -181,6 +234,8 @@ int main(int argc, char **argv) {
         r = manager_listen(m);
         if (r >= 0)
                 r = manager_start_backends(m);
+        if (r >= 0)
+                r = restore_run(m);
         if (r >= 0) {
                 log_info("shmbrokerd %s running (default backend %s)", PACKAGE_VERSION,
                          backend_name(arg_cfg.default_backend));

@@ -35,6 +35,7 @@ enum {
         SHMB_MSG_STAT = 0x0006,
         SHMB_MSG_LIST = 0x0007,
         SHMB_MSG_SYNC = 0x0008,
+        SHMB_MSG_RECLAIM = 0x0009,      /* take back a hold after a daemon restart */
         _SHMB_MSG_REQUEST_MAX,
         SHMB_MSG_REPLY = 0x8000,
 };
@@ -85,6 +86,10 @@ enum {
 /* OPEN flags */
 #define PROTO_OPEN_RDONLY 0x0001u
 #define PROTO_OPEN_FLAGS_ALL PROTO_OPEN_RDONLY
+
+/* RECLAIM flags */
+#define PROTO_RECLAIM_RDONLY 0x0001u    /* reclaim a read-only open (else read-write) */
+#define PROTO_RECLAIM_FLAGS_ALL PROTO_RECLAIM_RDONLY
 
 /* Segment-info flags */
 #define PROTO_SEG_READONLY 0x0001u      /* this reply's hold/fd is read-only */
@@ -151,6 +156,10 @@ typedef struct ProtoRequest {
                         uint64_t after_id;
                         uint32_t max_entries;
                 } list;
+                struct {
+                        uint64_t id;
+                        uint16_t flags;
+                } reclaim;
         };
 } ProtoRequest;
 
@@ -171,6 +180,7 @@ typedef struct ProtoHelloReply {
 #define SHMB_OPEN_FIXED 8
 #define SHMB_RELEASE_SIZE 8
 #define SHMB_LIST_SIZE 16
+#define SHMB_RECLAIM_SIZE 16
 #define SHMB_LIST_REPLY_FIXED 16
 #define SHMB_SEGINFO_FIXED 56
 
@@ -208,6 +218,7 @@ int proto_encode_open(ProtoBuf *b, uint32_t req_id, const char *name, uint16_t f
 int proto_encode_release(ProtoBuf *b, uint32_t req_id, uint64_t id);
 int proto_encode_name_request(ProtoBuf *b, uint16_t type, uint32_t req_id, const char *name);
 int proto_encode_list(ProtoBuf *b, uint32_t req_id, uint64_t after_id, uint32_t max_entries);
+int proto_encode_reclaim(ProtoBuf *b, uint32_t req_id, uint64_t id, uint16_t flags);
 int proto_encode_error(ProtoBuf *b, uint16_t type, uint16_t status, uint32_t req_id, const char *text);
 int proto_encode_hello_reply(ProtoBuf *b, uint32_t req_id, const ProtoHelloReply *h);
 
