@@ -13,13 +13,6 @@
 #include "util/cleanup.h"
 #include "util/macro.h"
 
-struct shmb_segment {
-        struct shmb_client *client;
-        int fd;
-        void *addr;
-        struct shmb_stat st;
-};
-
 /**
  * client_stat_from_wire() - public form of a segment-info record
  * @st:         output
@@ -68,6 +61,7 @@ static int segment_from_reply(struct shmb_client *c, int fd, struct shmb_segment
         s->client = c;
         s->fd = fd;
         client_stat_from_wire(&s->st, &si);
+        list_append(&c->segments, &s->link);
         *ret = s;
         return 0;
 }
@@ -146,13 +140,18 @@ _public_ int shmb_open(struct shmb_client *c, const char *name, unsigned flags, 
  * shmb_segment_release() - drop the hold, unmap, close and free the handle
  * @s:          segment handle (freed even if the daemon cannot be told)
  *
+ * After a daemon restart the hold is dropped even if the daemon cannot be
+ * reached (it was not reclaimed, so the daemon lets it go after its grace
+ * period); a hold lost in a restart is released locally only.
+ *
  * Return: 0, or negative errno if the daemon did not confirm (the hold is
  * dropped anyway when the connection closes).
  */
 _public_ int shmb_segment_release(struct shmb_segment *s) {
         struct shmb_client *c;
+        bool lost;
         ProtoBuf b;
-        int n, r;
+        int n;
 
         if (!s)
                 return -EINVAL;
@@ -162,13 +161,17 @@ _public_ int shmb_segment_release(struct shmb_segment *s) {
         else if (s->addr)
                 (void)munmap(s->addr, (size_t)s->st.size);
         safe_close(s->fd);
+        list_unlink(&s->link);
+        lost = s->lost;
         proto_buf_init(&b, c->buf, sizeof(c->buf));
         n = proto_encode_release(&b, c->next_req_id++, s->st.id);
         free(s);
+        if (lost)
+                return 0;
         if (n < 0)
                 return n;
-        r = client_transact(c, (size_t)n, NULL);
-        return r;
+        /* Unlinked above: a reconnect on the way does not reclaim this open, which is then released. */
+        return client_transact_full(c, (size_t)n, NULL, CLIENT_DONE_IF_RECONNECTED);
 }
 
 /**
