@@ -37,8 +37,8 @@ struct shmb_segment {
 
 /* What a request means if the connection broke and was re-established. */
 typedef enum ClientRetry {
-        CLIENT_RESEND,                  /* send it again on the new connection */
-        CLIENT_DONE_IF_RECONNECTED,     /* a release: the new connection never reclaimed that open */
+        CLIENT_RESEND,                  /* reconnect, reclaim, send it again on the new connection */
+        CLIENT_NO_RECONNECT,            /* a release: a broken connection already let go of the hold */
 } ClientRetry;
 
 int client_error(struct shmb_client *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -54,6 +54,13 @@ static void close_fds(struct msghdr *msg, int *keep) {
         }
 }
 
+/* Whether @rep answers @req, or is the daemon's refusal of the whole connection (req_id 0, error). */
+static bool reply_matches(const ProtoHeader *req, const ProtoHeader *rep) {
+        if (rep->req_id == 0 && rep->status != SHMB_STATUS_OK)
+                return true;
+        return rep->type == (req->type | SHMB_MSG_REPLY) && rep->req_id == req->req_id;
+}
+
 /**
  * client_now_usec() - CLOCK_MONOTONIC in microseconds
  *
@@ -134,6 +141,7 @@ int client_exchange(struct shmb_client *c, size_t req_len, int *ret_fd, uint64_t
                 uint8_t buf[CMSG_SPACE(sizeof(int) * 8)];
         } control;
         ProtoHeader req, rep;
+        bool sent, reset = false;
         int fd = -1, r;
         ssize_t n;
 
@@ -147,10 +155,12 @@ int client_exchange(struct shmb_client *c, size_t req_len, int *ret_fd, uint64_t
         do
                 n = send(c->fd, c->buf, req_len, MSG_NOSIGNAL);
         while (n < 0 && errno == EINTR);
-        if (n < 0) {
+        /* A daemon that refused the connection (a limit) said why before closing: read that. */
+        if (n < 0 && errno != EPIPE && errno != ECONNRESET) {
                 *ret_broken = client_errno_is_disconnect(errno);
                 return client_error(c, errno, "cannot send to shmbrokerd: %s", strerror(errno));
         }
+        sent = n >= 0;
 
         for (;;) {
                 struct iovec iov = { .iov_base = c->buf, .iov_len = sizeof(c->buf) };
@@ -161,15 +171,29 @@ int client_exchange(struct shmb_client *c, size_t req_len, int *ret_fd, uint64_t
                         .msg_controllen = sizeof(control.buf),
                 };
 
-                r = wait_readable(c->fd, deadline);
-                if (r < 0) {
-                        /* A reply may still come; the connection cannot be used for another request. */
-                        *ret_broken = true;
-                        return client_error(c, r, "no reply from shmbrokerd: %s", strerror(-r));
+                if (!reset) {
+                        r = wait_readable(c->fd, deadline);
+                        if (r < 0) {
+                                /* A reply may still come; the connection cannot be used for another request. */
+                                *ret_broken = true;
+                                return client_error(c, r, "no reply from shmbrokerd: %s", strerror(-r));
+                        }
                 }
-                n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC);
+                n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC | (reset ? MSG_DONTWAIT : 0));
                 if (n < 0 && errno == EINTR)
                         continue;
+                /* A refusing daemon closes with our HELLO unread: the kernel reports ECONNRESET
+                 * first, and the refusal it sent is still queued behind it. */
+                if (n < 0 && errno == ECONNRESET && !reset) {
+                        reset = true;
+                        continue;
+                }
+                if (n < 0 && reset && errno == EAGAIN)
+                        errno = ECONNRESET;
+                if (n <= 0 && !sent) {
+                        *ret_broken = true;
+                        return client_error(c, EPIPE, "shmbrokerd closed the connection");
+                }
                 if (n < 0) {
                         *ret_broken = client_errno_is_disconnect(errno);
                         return client_error(c, errno, "cannot receive from shmbrokerd: %s", strerror(errno));
@@ -185,8 +209,7 @@ int client_exchange(struct shmb_client *c, size_t req_len, int *ret_fd, uint64_t
                         return client_error(c, EBADMSG, "truncated reply from shmbrokerd");
                 }
                 c->buf_len = (size_t)n;
-                if (proto_decode_header(c->buf, c->buf_len, &rep) != 0 ||
-                    rep.type != (req.type | SHMB_MSG_REPLY) || rep.req_id != req.req_id) {
+                if (proto_decode_header(c->buf, c->buf_len, &rep) != 0 || !reply_matches(&req, &rep)) {
                         safe_close(fd);
                         return client_error(c, EBADMSG, "malformed or unexpected reply from shmbrokerd");
                 }
@@ -215,7 +238,7 @@ int client_exchange(struct shmb_client *c, size_t req_len, int *ret_fd, uint64_t
  *
  * If the connection is found broken (the daemon restarted or died), the
  * client reconnects within its timeout, reclaims its holds, and sends the
- * request again (or, for CLIENT_DONE_IF_RECONNECTED, is done).
+ * request again; with CLIENT_NO_RECONNECT it returns the error instead.
  *
  * Return: 0 or negative errno (-ETIMEDOUT: the daemon could not be reached).
  */
@@ -225,17 +248,14 @@ int client_transact_full(struct shmb_client *c, size_t req_len, int *ret_fd, Cli
         int r;
 
         r = client_exchange(c, req_len, ret_fd, 0, &broken);
-        if (!broken || c->timeout_usec == 0 || c->reconnecting)
+        if (!broken || retry == CLIENT_NO_RECONNECT || c->timeout_usec == 0 || c->reconnecting)
                 return r;
         saved = malloc(req_len);
         if (!saved)
                 return -ENOMEM;
         memcpy(saved, c->buf, req_len);
         r = client_reconnect(c);
-        if (r >= 0 && retry == CLIENT_DONE_IF_RECONNECTED) {
-                c->error[0] = 0;
-                r = 0;
-        } else if (r >= 0) {
+        if (r >= 0) {
                 memcpy(c->buf, saved, req_len);
                 r = client_exchange(c, req_len, ret_fd, 0, &broken);
         }

@@ -140,9 +140,10 @@ _public_ int shmb_open(struct shmb_client *c, const char *name, unsigned flags, 
  * shmb_segment_release() - drop the hold, unmap, close and free the handle
  * @s:          segment handle (freed even if the daemon cannot be told)
  *
- * After a daemon restart the hold is dropped even if the daemon cannot be
- * reached (it was not reclaimed, so the daemon lets it go after its grace
- * period); a hold lost in a restart is released locally only.
+ * A release never waits for a daemon that went away: a broken connection
+ * has let go of the hold already (a restarted daemon drops holds nobody
+ * reclaims), so the handle is freed and the error returned. A hold lost in
+ * a restart is released locally only.
  *
  * Return: 0, or negative errno if the daemon did not confirm (the hold is
  * dropped anyway when the connection closes).
@@ -170,8 +171,8 @@ _public_ int shmb_segment_release(struct shmb_segment *s) {
                 return 0;
         if (n < 0)
                 return n;
-        /* Unlinked above: a reconnect on the way does not reclaim this open, which is then released. */
-        return client_transact_full(c, (size_t)n, NULL, CLIENT_DONE_IF_RECONNECTED);
+        /* Unlinked above: a later reconnect does not reclaim this open. */
+        return client_transact_full(c, (size_t)n, NULL, CLIENT_NO_RECONNECT);
 }
 
 /**

@@ -35,6 +35,7 @@ static bool arg_huge;
 static bool arg_reserve;
 static uint64_t arg_offset;
 static uint64_t arg_length = UINT64_MAX;
+static uint64_t arg_size;
 
 static uint64_t min_u64(uint64_t a, uint64_t b) {
         return a < b ? a : b;
@@ -95,8 +96,14 @@ static int connect_client(struct shmb_client **ret) {
         if (r < 0) {
                 const char *path = arg_socket ? arg_socket : getenv("SHMBROKER_SOCKET");
 
-                fprintf(stderr, "shmbrokerctl: cannot connect to shmbrokerd at %s: %s\n",
-                        path && *path ? path : "/run/shmbrokerd/shmbrokerd.sock", strerror(-r));
+                if (!path || !*path)
+                        path = "/run/shmbrokerd/shmbrokerd.sock";
+                if (r == -EDQUOT)
+                        fprintf(stderr, "shmbrokerctl: shmbrokerd at %s refused the connection: "
+                                        "its connection limit (per user or in all) is reached\n", path);
+                else
+                        fprintf(stderr, "shmbrokerctl: cannot connect to shmbrokerd at %s: %s\n", path,
+                                strerror(-r));
                 return EXIT_NOCONN;
         }
         return EXIT_OK;
@@ -105,17 +112,14 @@ static int connect_client(struct shmb_client **ret) {
 static int cmd_create(struct shmb_client *c, char **args) {
         struct shmb_create_options o = SHMB_CREATE_OPTIONS_INIT;
         struct shmb_segment *s;
-        uint64_t size;
         int r;
 
-        if (size_parse(args[1], &size) < 0 || size == 0)
-                return usage_error("invalid size '%s' (examples: 4096, 64K, 1M, 2G)", args[1]);
         o.mode = arg_mode;
         o.lifetime = (enum shmb_lifetime)arg_lifetime;
         o.backend = (enum shmb_backend)arg_backend;
         o.flags = (arg_exclusive ? SHMB_CREATE_EXCL : 0) | (arg_huge ? SHMB_CREATE_HUGE : 0) |
                   (arg_reserve ? SHMB_CREATE_RESERVE : 0);
-        r = shmb_create(c, args[0], size, &o, &s);
+        r = shmb_create(c, args[0], arg_size, &o, &s);
         if (r < 0)
                 return fail(c, r, "cannot create", args[0]);
         r = shmb_segment_release(s);
@@ -414,6 +418,10 @@ int main(int argc, char **argv) {
                         continue;
                 if (argc - optind - 1 != commands[i].n_args)
                         return usage_error("usage: shmbrokerctl %s", commands[i].usage);
+                /* Arguments are checked before connecting: usage errors never depend on the daemon. */
+                if (commands[i].fn == cmd_create &&
+                    (size_parse(argv[optind + 2], &arg_size) < 0 || arg_size == 0))
+                        return usage_error("invalid size '%s' (examples: 4096, 64K, 1M, 2G)", argv[optind + 2]);
                 r = connect_client(&c);
                 if (r != EXIT_OK)
                         return r;

@@ -1,6 +1,6 @@
 /*
- * File backend: a regular file per segment under <state-dir>/segments/, with
- * its attributes in <state-dir>/segments/meta/<name>. Persistent file
+ * File backend: a regular file per segment, <state-dir>/segments/data/<name>,
+ * with its attributes in <state-dir>/segments/meta/<name>. Persistent file
  * segments survive a daemon stop, a crash and a reboot; at start the daemon
  * registers them again, and removes file segments of any other lifetime
  * (their holders are gone with the dead instance) — unless the restart state
@@ -39,11 +39,12 @@ static int open_dir_at(int at, const char *name, int *ret) {
 }
 
 static int meta_write(const Segment *s) {
-        char tmp[SHMB_NAME_MAX + 8], buf[512];
+        /* One create at a time (one thread), so one temporary name does; "." starts no segment name. */
+        static const char tmp[] = ".new";
         _cleanup_close_ int fd = -1;
+        char buf[512];
         int n;
 
-        snprintf(tmp, sizeof(tmp), ".%s.tmp", s->name);
         n = snprintf(buf, sizeof(buf),
                      "version=1\nsize=%llu\nuid=%u\ngid=%u\nmode=%o\nlifetime=%u\nflags=%u\ncreated=%llu\n",
                      (unsigned long long)s->size, (unsigned)s->uid, (unsigned)s->gid, s->mode, s->lifetime,
@@ -138,7 +139,9 @@ static int file_setup(const BackendConfig *cfg, Registry *r) {
         ret = open_dir_at(seg_fd, "meta", &meta_dir_fd);
         if (ret < 0)
                 return log_error_errno(ret, "Cannot create %s/segments/meta: %m", cfg->state_dir);
-        data_dir_fd = TAKE_FD(seg_fd);
+        ret = open_dir_at(seg_fd, "data", &data_dir_fd);
+        if (ret < 0)
+                return log_error_errno(ret, "Cannot create %s/segments/data: %m", cfg->state_dir);
         return 0;
 }
 
@@ -174,10 +177,10 @@ static int file_reap(const BackendConfig *cfg, Registry *r, BackendReapStats *st
         d = fd >= 0 ? fdopendir(fd) : NULL;
         if (!d) {
                 safe_close(fd);
-                return log_error_errno(errno, "Cannot read %s/segments: %m", cfg->state_dir);
+                return log_error_errno(errno, "Cannot read %s/segments/data: %m", cfg->state_dir);
         }
         while ((de = readdir(d))) {
-                if (de->d_name[0] == '.' || strcmp(de->d_name, "meta") == 0)
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
                 ret = reap_one(r, de->d_name, stats);
                 if (ret < 0)
@@ -217,11 +220,13 @@ static int file_create(Segment *s) {
                 return -errno;
         s->obj.fd = fd; /* from here on destroy() removes the file */
         r = backend_reserve(fd, s->size);
-        if (r == -EOPNOTSUPP)
+        if (r >= 0)
+                s->flags |= PROTO_SEG_RESERVED;
+        else if (r == -EOPNOTSUPP)
+                /* A file system without fallocate: a sparse file, and a full disk shows later. */
                 r = ftruncate(fd, (off_t)s->size) < 0 ? -errno : 0;
         if (r < 0)
                 return r;
-        s->flags |= PROTO_SEG_RESERVED;
         return meta_write(s);
 }
 

@@ -48,6 +48,7 @@ static int memfd_create_object(Segment *s) {
                 r = backend_reserve(fd, s->size);
                 if (r < 0)
                         return r;
+                s->flags |= PROTO_SEG_RESERVED;
         }
         if (fcntl(fd, F_ADD_SEALS, MEMFD_SEALS) < 0)
                 return -errno;

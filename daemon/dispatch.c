@@ -86,8 +86,10 @@ static int reply_empty(Conn *c, const ProtoHeader *h) {
 }
 
 static int reply_registry_error(Conn *c, const ProtoHeader *h, int r, const char *name) {
-        if (r == -ENOMEM || r == 0)
+        if (r == -ENOMEM)
                 return reply_error(c, h, SHMB_STATUS_NO_MEMORY, LOG_WARNING, "daemon out of memory");
+        if (r < 0)
+                return reply_error(c, h, SHMB_STATUS_INTERNAL, LOG_ERR, "registry failure: %s", strerror(-r));
         if (r == REGISTRY_E_EXISTS)
                 return reply_error(c, h, SHMB_STATUS_EXISTS, LOG_DEBUG, "segment '%s' exists", name);
         if (r == REGISTRY_E_NOT_HELD)
@@ -144,16 +146,19 @@ static int segment_status_from_errno(int r) {
         }
 }
 
+static int reply_denied(Conn *c, const ProtoHeader *h, const Segment *s, bool write) {
+        return reply_error(c, h, SHMB_STATUS_DENIED, LOG_DEBUG,
+                           "uid %u may not open '%s' %s (owner %u, group %u, mode %04o)", (unsigned)c->creds.uid,
+                           s->name, access_word(write), (unsigned)s->uid, (unsigned)s->gid, s->mode);
+}
+
 /* Open an existing segment for @c; @flags are seginfo flags for the reply. */
 static int open_existing(Conn *c, const ProtoHeader *h, Segment *s, bool write) {
         const BackendOps *ops = backend_get(s->backend);
         int fd = -1, r;
 
         if (!policy_may_access(&c->creds, s->uid, s->gid, s->mode, write))
-                return reply_error(c, h, SHMB_STATUS_DENIED, LOG_DEBUG,
-                                   "uid %u may not open '%s' %s (owner %u, group %u, mode %04o)",
-                                   (unsigned)c->creds.uid, s->name, access_word(write), (unsigned)s->uid,
-                                   (unsigned)s->gid, s->mode);
+                return reply_denied(c, h, s, write);
         r = ops ? ops->get_fd(s, write, &fd) : -ENOSYS;
         if (r < 0)
                 return reply_error(c, h, segment_status_from_errno(r), LOG_WARNING,
@@ -213,6 +218,13 @@ static int handle_create(Conn *c, const ProtoRequest *req) {
         if (s) {
                 if (req->create.flags & PROTO_CREATE_EXCL)
                         return reply_error(c, h, SHMB_STATUS_EXISTS, LOG_DEBUG, "segment '%s' exists", name);
+                /* Permission first: a caller without access learns nothing about the segment. */
+                if (!policy_may_access(&c->creds, s->uid, s->gid, s->mode, true))
+                        return reply_denied(c, h, s, true);
+                if (req->create.backend != PROTO_BACKEND_DEFAULT && req->create.backend != s->backend)
+                        return reply_error(c, h, SHMB_STATUS_EXISTS, LOG_DEBUG,
+                                           "segment '%s' exists with backend %s, not %s", name,
+                                           backend_name(s->backend), backend_name(req->create.backend));
                 if (size > s->size)
                         return reply_error(c, h, SHMB_STATUS_EXISTS, LOG_DEBUG,
                                            "segment '%s' exists with %llu bytes, fewer than the %llu asked for",

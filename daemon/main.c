@@ -8,69 +8,90 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "daemon/backend.h"
-#include "daemon/log.h"
 #include "daemon/fdstore.h"
+#include "daemon/log.h"
 #include "daemon/manager.h"
 #include "daemon/restore.h"
 #include "util/size.h"
 
 static ManagerConfig arg_cfg;
 
+/* Numeric limits: option name, where it goes, whether it takes a size suffix. */
+static const struct {
+        const char *name;
+        uint64_t *value;
+        bool size;
+        const char *help;
+} limit_options[] = {
+        { "max-segment-size", &arg_cfg.max_segment_size, true, "largest segment (default: physical memory)" },
+        { "max-segments", &arg_cfg.limits.max_segments, false, "segments in all" },
+        { "max-bytes", &arg_cfg.limits.max_bytes, true, "bytes of segments in all (default: 4x memory)" },
+        { "max-segments-per-user", &arg_cfg.limits.max_segments_per_user, false, "segments one uid may own" },
+        { "max-bytes-per-user", &arg_cfg.limits.max_bytes_per_user, true, "bytes one uid may own (default: 2x memory)" },
+        { "max-connections", &arg_cfg.max_connections, false, "connections in all" },
+        { "max-connections-per-user", &arg_cfg.max_connections_per_user, false,
+          "connections of one uid (root exempt)" },
+        { "max-holds-per-connection", &arg_cfg.limits.max_holds_per_conn, false, "segments one connection may hold" },
+};
+
 static void help(void) {
         printf("Usage: shmbrokerd [OPTIONS]\n"
                "\n"
                "Broker named shared-memory segments over a Unix socket.\n"
                "\n"
-               "  -s, --socket PATH            client socket when not passed by systemd (default %s)\n"
-               "      --state-dir DIR          file segments and System V records (default %s)\n"
-               "      --runtime-dir DIR        restart state, under systemd (default %s)\n"
-               "      --fd-store MODE          keep memfds in systemd's file-descriptor store across\n"
-               "                               restarts: auto (default: if the unit has one), yes, no\n"
-               "      --reclaim-grace SEC      after a restart, how long holds wait for their owners\n"
-               "                               to reclaim them (default %d)\n"
-               "      --default-backend NAME   memfd (default), posix, sysv or file\n"
-               "      --disable-backend NAME   refuse segments of this backend (repeatable)\n"
-               "      --log-level LEVEL        err, warning, notice, info (default) or debug\n"
-               "      --max-segment-size SIZE  largest segment (default: physical memory)\n"
-               "      --max-connections N      simultaneous clients (default %llu)\n"
-               "      --max-segments N         segments in all (default %llu)\n"
-               "      --max-segments-per-user N  segments one uid may own (default %llu)\n"
-               "      --max-bytes-per-user SIZE  bytes one uid may own (default: 2x memory)\n"
-               "  -h, --help                   show this help\n"
-               "      --version                show the version\n"
+               "  -s, --socket PATH                  client socket, unless systemd passes one (default %s)\n"
+               "      --state-dir DIR                posix/sysv/file bookkeeping, file segments (default %s)\n"
+               "      --runtime-dir DIR              restart state, kept under systemd (default %s)\n"
+               "      --fd-store MODE                keep memfds in systemd's file-descriptor store across\n"
+               "                                     restarts: auto (if the unit has one; default), yes, no\n"
+               "      --reclaim-grace SEC            after a restart, how long holds wait for their owners\n"
+               "                                     to reclaim them (default %d)\n"
+               "      --default-backend NAME         memfd (default), posix, sysv or file\n"
+               "      --disable-backend NAME         refuse segments of this backend (repeatable)\n"
+               "      --log-level LEVEL              err, warning, notice, info (default) or debug\n",
+               SHMB_SOCKET_PATH_DEFAULT, SHMB_STATE_DIR_DEFAULT, SHMB_RUNTIME_DIR_DEFAULT, SHMB_RECLAIM_GRACE_DEFAULT);
+        for (size_t i = 0; i < ELEMENTSOF(limit_options); i++) {
+                char opt[64];
+
+                snprintf(opt, sizeof(opt), "--%s %s", limit_options[i].name, limit_options[i].size ? "SIZE" : "N");
+                if (limit_options[i].size && strstr(limit_options[i].help, "default"))
+                        printf("      %-31s%s\n", opt, limit_options[i].help);
+                else
+                        printf("      %-31s%s (default %llu)\n", opt, limit_options[i].help,
+                               (unsigned long long)*limit_options[i].value);
+        }
+        printf("  -h, --help                         show this help\n"
+               "      --version                      show the version\n"
                "\n"
                "Sizes take K, M, G, T suffixes (powers of 1024). SIGINT, and SIGTERM without a\n"
-               "file-descriptor store, stop the daemon and destroy every segment it made. Under\n"
-               "systemd with a store, SIGTERM for a restart keeps every segment for the next\n"
-               "instance; SIGTERM for a stop destroys them.\n",
-               SHMB_SOCKET_PATH_DEFAULT, SHMB_STATE_DIR_DEFAULT, SHMB_RUNTIME_DIR_DEFAULT, SHMB_RECLAIM_GRACE_DEFAULT,
-               (unsigned long long)arg_cfg.max_connections, (unsigned long long)arg_cfg.limits.max_segments,
-               (unsigned long long)arg_cfg.limits.max_segments_per_user);
+               "file-descriptor store, stop the daemon and destroy every segment it made, except\n"
+               "persistent file segments. Under systemd with a store, SIGTERM for a restart keeps\n"
+               "every segment for the next instance; SIGTERM for a stop destroys them.\n");
 }
 
-static int parse_u64_full(const char *opt, const char *s, uint64_t *ret, bool size, bool zero_ok) {
+static int parse_limit(size_t i, const char *s) {
+        uint64_t v;
         char *end;
         int r;
 
-        if (size) {
-                r = size_parse(s, ret);
+        if (limit_options[i].size) {
+                r = size_parse(s, &v);
         } else {
                 errno = 0;
-                *ret = strtoull(s, &end, 10);
+                v = strtoull(s, &end, 10);
                 r = (errno || end == s || *end || s[0] == '-') ? -EINVAL : 0;
         }
-        if (r < 0 || (*ret == 0 && !zero_ok)) {
-                fprintf(stderr, "shmbrokerd: invalid value '%s' for %s\n", s, opt);
+        if (r < 0 || v == 0) {
+                fprintf(stderr, "shmbrokerd: invalid value '%s' for --%s (a positive %s)\n", s,
+                        limit_options[i].name, limit_options[i].size ? "size" : "number");
                 return -EINVAL;
         }
+        *limit_options[i].value = v;
         return 0;
-}
-
-static int parse_u64(const char *opt, const char *s, uint64_t *ret, bool size) {
-        return parse_u64_full(opt, s, ret, size, false);
 }
 
 static bool path_ok(const char *opt, const char *path) {
@@ -85,13 +106,23 @@ static bool path_ok(const char *opt, const char *path) {
         return true;
 }
 
+static int parse_grace(const char *s) {
+        unsigned long long v;
+        char *end;
+
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno || end == s || *end || s[0] == '-' || v > 86400) {
+                fprintf(stderr, "shmbrokerd: invalid value '%s' for --reclaim-grace (0 to 86400 seconds)\n", s);
+                return -EINVAL;
+        }
+        arg_cfg.reclaim_grace_sec = v;
+        return 0;
+}
+
 static int parse_argv(int argc, char **argv) {
         enum {
                 ARG_LOG_LEVEL = 0x100,
-                ARG_MAX_SEGMENT_SIZE,
-                ARG_MAX_CONNECTIONS,
-                ARG_MAX_SEGMENTS_PER_USER,
-                ARG_MAX_BYTES_PER_USER,
                 ARG_VERSION,
                 ARG_STATE_DIR,
                 ARG_DEFAULT_BACKEND,
@@ -99,27 +130,27 @@ static int parse_argv(int argc, char **argv) {
                 ARG_RUNTIME_DIR,
                 ARG_FD_STORE,
                 ARG_RECLAIM_GRACE,
-                ARG_MAX_SEGMENTS,
+                ARG_LIMIT, /* ARG_LIMIT + i: limit_options[i] */
         };
-        static const struct option options[] = {
+        static const struct option fixed[] = {
                 { "socket", required_argument, NULL, 's' },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
                 { "fd-store", required_argument, NULL, ARG_FD_STORE },
                 { "reclaim-grace", required_argument, NULL, ARG_RECLAIM_GRACE },
-                { "max-segments", required_argument, NULL, ARG_MAX_SEGMENTS },
                 { "default-backend", required_argument, NULL, ARG_DEFAULT_BACKEND },
                 { "disable-backend", required_argument, NULL, ARG_DISABLE_BACKEND },
-                { "max-segment-size", required_argument, NULL, ARG_MAX_SEGMENT_SIZE },
-                { "max-connections", required_argument, NULL, ARG_MAX_CONNECTIONS },
-                { "max-segments-per-user", required_argument, NULL, ARG_MAX_SEGMENTS_PER_USER },
-                { "max-bytes-per-user", required_argument, NULL, ARG_MAX_BYTES_PER_USER },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
-                {},
         };
+        struct option options[ELEMENTSOF(fixed) + ELEMENTSOF(limit_options) + 1] = {};
         int c, level, b;
+
+        memcpy(options, fixed, sizeof(fixed));
+        for (size_t i = 0; i < ELEMENTSOF(limit_options); i++)
+                options[ELEMENTSOF(fixed) + i] =
+                        (struct option){ limit_options[i].name, required_argument, NULL, ARG_LIMIT + (int)i };
 
         while ((c = getopt_long(argc, argv, "s:h", options, NULL)) >= 0) {
                 switch (c) {
@@ -141,11 +172,7 @@ static int parse_argv(int argc, char **argv) {
                         arg_cfg.fd_store = (FdStoreMode)b;
                         break;
                 case ARG_RECLAIM_GRACE:
-                        if (parse_u64_full("--reclaim-grace", optarg, &arg_cfg.reclaim_grace_sec, false, true) < 0)
-                                return -EINVAL;
-                        break;
-                case ARG_MAX_SEGMENTS:
-                        if (parse_u64("--max-segments", optarg, &arg_cfg.limits.max_segments, false) < 0)
+                        if (parse_grace(optarg) < 0)
                                 return -EINVAL;
                         break;
                 case ARG_DEFAULT_BACKEND:
@@ -168,23 +195,6 @@ static int parse_argv(int argc, char **argv) {
                         }
                         log_set_max_level(level);
                         break;
-                case ARG_MAX_SEGMENT_SIZE:
-                        if (parse_u64("--max-segment-size", optarg, &arg_cfg.max_segment_size, true) < 0)
-                                return -EINVAL;
-                        break;
-                case ARG_MAX_CONNECTIONS:
-                        if (parse_u64("--max-connections", optarg, &arg_cfg.max_connections, false) < 0)
-                                return -EINVAL;
-                        break;
-                case ARG_MAX_SEGMENTS_PER_USER:
-                        if (parse_u64("--max-segments-per-user", optarg,
-                                      &arg_cfg.limits.max_segments_per_user, false) < 0)
-                                return -EINVAL;
-                        break;
-                case ARG_MAX_BYTES_PER_USER:
-                        if (parse_u64("--max-bytes-per-user", optarg, &arg_cfg.limits.max_bytes_per_user, true) < 0)
-                                return -EINVAL;
-                        break;
                 case 'h':
                         help();
                         return 0;
@@ -192,6 +202,11 @@ static int parse_argv(int argc, char **argv) {
                         printf("shmbrokerd %s\n", PACKAGE_VERSION);
                         return 0;
                 default:
+                        if (c >= ARG_LIMIT && c < ARG_LIMIT + (int)ELEMENTSOF(limit_options)) {
+                                if (parse_limit((size_t)(c - ARG_LIMIT), optarg) < 0)
+                                        return -EINVAL;
+                                break;
+                        }
                         fprintf(stderr, "Try 'shmbrokerd --help'.\n");
                         return -EINVAL;
                 }
@@ -208,11 +223,18 @@ static int parse_argv(int argc, char **argv) {
         if (!path_ok("--state-dir", arg_cfg.state_dir) || !path_ok("--socket", arg_cfg.socket_path) ||
             !path_ok("--runtime-dir", arg_cfg.runtime_dir))
                 return -EINVAL;
-        if (arg_cfg.reclaim_grace_sec > 86400) {
-                fprintf(stderr, "shmbrokerd: --reclaim-grace is at most 86400 seconds\n");
-                return -EINVAL;
-        }
         return 1;
+}
+
+/* One fd per segment and per connection: take the hard limit as the soft one. */
+static void raise_fd_limit(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+                return;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                log_warning_errno(errno, "Failed to raise the file descriptor limit: %m, ignoring");
 }
 
 int main(int argc, char **argv) {
@@ -226,6 +248,7 @@ int main(int argc, char **argv) {
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 
         (void)signal(SIGPIPE, SIG_IGN);
+        raise_fd_limit();
         r = manager_new(&m, &arg_cfg);
         if (r < 0) {
                 log_error_errno(r, "Failed to start: %m");

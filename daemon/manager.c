@@ -57,6 +57,7 @@ void manager_config_defaults(ManagerConfig *cfg) {
                 .max_segment_size = ram,
                 .runtime_dir = SHMB_RUNTIME_DIR_DEFAULT,
                 .max_connections = 16384,
+                .max_connections_per_user = 1024,
                 .reclaim_grace_sec = SHMB_RECLAIM_GRACE_DEFAULT,
                 .fd_store = FDSTORE_AUTO,
                 .default_backend = PROTO_BACKEND_MEMFD,
@@ -222,18 +223,12 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
                         }
                         return;
                 }
-                if (m->n_conns >= m->cfg.max_connections) {
-                        log_notice("Connection limit (%llu) reached, refusing a client",
-                                   (unsigned long long)m->cfg.max_connections);
-                        safe_close(fd);
-                        continue;
-                }
                 r = conn_new(m, fd, &c);
-                if (r < 0) {
+                if (r < 0)
                         /* The peer may be gone already: routine, not an error. */
                         log_debug_errno(r, "Failed to set up a connection: %m, ignoring");
+                if (r != 0)
                         safe_close(fd);
-                }
         }
 }
 
@@ -284,6 +279,8 @@ int manager_new(Manager **ret, const ManagerConfig *cfg) {
         m->lock_fd = -1;
         m->fdstore = (FdStore)FDSTORE_NULL;
         list_init(&m->conns);
+        m->conn_limits.max_total = cfg->max_connections;
+        m->conn_limits.max_per_user = cfg->max_connections_per_user;
         m->started_usec = now_usec();
         m->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
         if (!m->loop) {
@@ -316,9 +313,9 @@ int manager_new(Manager **ret, const ManagerConfig *cfg) {
  * manager_start_backends() - claim the state directory and set up backends
  * @m:          manager, listening (so no other daemon serves this socket)
  *
- * The state directory is needed by the sysv and file backends and to restore
- * after a restart; it is created (0755) if missing and locked, so that two
- * daemons never share one (each would take the other's System V segments for
+ * The state directory is needed by the posix, sysv and file backends and to
+ * restore after a restart; it is created (0755) if missing and locked, so
+ * that two daemons never share one (each would take the other's objects for
  * leftovers). Then each backend opens what it needs; restore_run() follows.
  *
  * Return: 0 or negative errno (logged).
@@ -328,10 +325,10 @@ int manager_start_backends(Manager *m) {
         BackendConfig bc = { .state_dir = cfg->state_dir, .enabled = cfg->backends };
         _cleanup_free_ char *lock = NULL;
 
-        if ((cfg->backends & ((1u << PROTO_BACKEND_SYSV) | (1u << PROTO_BACKEND_FILE))) || m->fdstore.enabled) {
+        if ((cfg->backends & ~(1u << PROTO_BACKEND_MEMFD)) || m->fdstore.enabled) {
                 if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST)
                         return log_error_errno(errno, "Cannot create state directory '%s': %m "
-                                               "(use --state-dir, or --disable-backend sysv and file)",
+                                               "(use --state-dir, or disable the posix, sysv and file backends)",
                                                cfg->state_dir);
                 if (asprintf(&lock, "%s/lock", cfg->state_dir) < 0)
                         return -ENOMEM;
@@ -377,6 +374,7 @@ Manager *manager_free(Manager *m) {
                 state_writer_remove(m->state);
         m->state = state_writer_free(m->state);
         fdstore_done(&m->fdstore);
+        conn_limits_deinit(&m->conn_limits);
         safe_close(m->lock_fd);
         if (m->listen_fd >= 0) {
                 ev_io_stop(m->loop, &m->listen_io);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "daemon/conn-limits.h"
 #include "daemon/fdstore.h"
 #include "daemon/notify.h"
 #include "daemon/registry.h"
@@ -26,6 +27,7 @@ typedef struct ManagerConfig {
         unsigned backends;              /* enabled: 1 << PROTO_BACKEND_* */
         uint64_t max_segment_size;
         uint64_t max_connections;
+        uint64_t max_connections_per_user;
         uint64_t reclaim_grace_sec;     /* how long restored holds wait for their owners */
         FdStoreMode fd_store;
         uint8_t default_backend;
@@ -53,6 +55,7 @@ typedef struct Manager {
         ev_signal sig_int;
         List conns;
         uint64_t n_conns;
+        ConnLimits conn_limits;
         uint64_t last_conn_id;
         uint64_t started_usec;
 } Manager;

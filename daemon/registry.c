@@ -457,7 +457,8 @@ fail_user:
  * @r:          registry
  * @p:          attributes (name must be valid and free)
  * @creator:    the creating connection's holds; NULL for a segment restored
- *              at start (no hold; only lifetime "persistent" makes sense)
+ *              at start (no hold, no quota check: it existed already; only
+ *              lifetime "persistent" makes sense)
  * @ret:        the new segment; its object fields are -1 for the backend to fill
  *
  * Charges the owner's quota. If the backend then fails, the caller drops the
@@ -471,7 +472,8 @@ int registry_create(Registry *r, const SegmentParams *p, HoldSet *creator, Segme
 
         if (registry_find(r, p->name))
                 return REGISTRY_E_EXISTS;
-        q = quota_check(r, p->uid, p->size);
+        /* A segment restored at start existed already: it is counted, never refused. */
+        q = creator ? quota_check(r, p->uid, p->size) : 0;
         if (q)
                 return q;
         if (creator && r->limits.max_holds_per_conn && creator->n_holds >= r->limits.max_holds_per_conn)

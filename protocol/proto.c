@@ -21,7 +21,7 @@ static void reader_init(Reader *r, const void *buf, size_t len, size_t off) {
 }
 
 static bool reader_take(Reader *r, size_t n, const uint8_t **ret) {
-        if (r->short_read || r->len - r->off < n) {
+        if (r->short_read || r->off > r->len || r->len - r->off < n) {
                 r->short_read = true;
                 return false;
         }
@@ -500,8 +500,11 @@ int proto_finish(ProtoBuf *b) {
  */
 int proto_encode_hello(ProtoBuf *b, uint32_t req_id, uint16_t min_version, uint16_t max_version) {
         proto_put_header(b, SHMB_MSG_HELLO, 0, req_id);
-        b->data[0] = (uint8_t)max_version; /* the header carries the highest version spoken */
-        b->data[1] = (uint8_t)(max_version >> 8);
+        if (!b->overflow) {
+                /* The header of a HELLO carries the highest version spoken. */
+                b->data[0] = (uint8_t)max_version;
+                b->data[1] = (uint8_t)(max_version >> 8);
+        }
         proto_put_u16(b, min_version);
         proto_put_u16(b, max_version);
         proto_put_u32(b, 0);
@@ -517,7 +520,7 @@ int proto_encode_hello(ProtoBuf *b, uint32_t req_id, uint16_t min_version, uint1
  * @mode:       permission bits (0..0777)
  * @lifetime:   PROTO_LIFETIME_*
  * @backend:    PROTO_BACKEND_*
- * @flags:      SHMB_CREATE_*
+ * @flags:      PROTO_CREATE_*
  *
  * Return: message length or -EMSGSIZE.
  */
@@ -539,7 +542,7 @@ int proto_encode_create(ProtoBuf *b, uint32_t req_id, const char *name, uint64_t
  * @b:          empty buffer
  * @req_id:     request id
  * @name:       segment name
- * @flags:      SHMB_OPEN_*
+ * @flags:      PROTO_OPEN_*
  *
  * Return: message length or -EMSGSIZE.
  */

@@ -351,7 +351,12 @@ START_TEST(test_unreclaimed_holders_segment_ends) {
         /* The holder never calls: after --reclaim-grace 1 the segment's lifetime ends. */
         ck_assert_msg(test_service_wait(&t, segment_gone, (void *)"orphan", 10000), "'orphan' outlived the grace period");
         ck_assert_int_lt(test_service_stored(&t, name), 0);
-        ck_assert_int_eq(shmb_segment_release(s), 0); /* lost in the restart: released locally */
+        /* The holder's connection broke with the restart: its release cannot be confirmed, and needs not be. */
+        {
+                int r = shmb_segment_release(s);
+
+                ck_assert_msg(r == -ECONNRESET || r == -EPIPE, "release on a broken connection: %d", r);
+        }
         shmb_client_free(holder);
         test_service_cleanup(&t);
 }
