@@ -6,8 +6,10 @@
 # and a watchdog restart, structured journal fields, and no POSIX or
 # System V leftovers after "systemctl stop".
 #
-# Needs root, systemd-nspawn (Debian: systemd-container), nsenter and
-# setpriv (util-linux), ipcs; exits 77 (skip) naming what is missing.
+# Needs root, systemd-nspawn (Debian: systemd-container), nsenter, setpriv
+# and ipcs (util-linux), and a D-Bus daemon for the container's system bus
+# (Debian: dbus; the daemon asks systemd over it whether a SIGTERM is a stop
+# or a restart); exits 77 (skip) naming what is missing.
 set -uo pipefail
 
 skip() { echo "SKIP: $*"; exit 77; }
@@ -15,6 +17,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 for tool in systemd-nspawn nsenter setpriv ipcs; do
         command -v "$tool" >/dev/null || skip "$tool is missing (Debian: systemd-container, util-linux)"
 done
+[ -x /usr/bin/dbus-daemon ] || [ -x /usr/bin/dbus-broker ] || skip "no D-Bus daemon for the container (Debian: dbus)"
 : "${SHMBROKERD:?run through make check}"
 build=$(cd "$(dirname "$SHMBROKERD")" && pwd)
 srcdir=${srcdir:-$(dirname "$0")/../..}
@@ -63,8 +66,22 @@ systemd-nspawn --quiet --register=no --keep-unit --private-network -D / --volati
         --boot -- systemd.firstboot=off >"$work/nspawn.log" 2>&1 &
 ns_pid=$!
 
+# The container's PID 1: the child of systemd-nspawn that runs systemd.
+find_pid1() {
+        local stat pid
+        for stat in /proc/[0-9]*/stat; do
+                read -r pid _ < "$stat" 2>/dev/null || continue
+                # Field 4 is the parent pid; the command name (field 2) has no spaces here.
+                if [ "$(awk '{print $4}' "$stat" 2>/dev/null)" = "$ns_pid" ] &&
+                        [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = systemd ]; then
+                        echo "$pid"
+                        return 0
+                fi
+        done
+        return 1
+}
 for _ in $(seq 100); do
-        pid1=$(pgrep -P "$ns_pid" -x systemd) && break
+        pid1=$(find_pid1) && break
         sleep 0.1
 done
 [ -n "$pid1" ] || { cat "$work/nspawn.log"; echo "FAIL: the container did not boot"; exit 1; }
@@ -114,7 +131,7 @@ check "socket /run/shmbrokerd/shmbrokerd.sock mode 0666" \
 check "first connection starts the service" ctl_as_nobody create frames 64K --mode 0640
 check "service ready (Type=notify: active only after READY=1)" is_running
 check "STATUS= summary" wait_for 5 sh -c "nsenter -t $pid1 -a systemctl show -p StatusText --value shmbrokerd.service | grep -q 'segments, .* connections'"
-check "runs as the shmbroker user" [ "$(in_ct ps -o user= -p "$(prop MainPID)")" = shmbroker ]
+check "runs as the shmbroker user" [ "$(in_ct stat -c %U "/proc/$(prop MainPID)")" = shmbroker ]
 check "write bytes" sh -c "printf 'hello from nobody' | nsenter -t $pid1 -a env LD_LIBRARY_PATH=$build/.libs setpriv --reuid=65534 --regid=65534 --clear-groups $build/.libs/shmbrokerctl write frames"
 check "posix segment" sh -c "ctl() { nsenter -t $pid1 -a env LD_LIBRARY_PATH=$build/.libs $build/.libs/shmbrokerctl \"\$@\"; }; ctl create px 4K -b posix && printf posix-bytes | ctl write px"
 check "sysv segment" sh -c "ctl() { nsenter -t $pid1 -a env LD_LIBRARY_PATH=$build/.libs $build/.libs/shmbrokerctl \"\$@\"; }; ctl create sv 4K -b sysv && printf sysv-bytes | ctl write sv"
