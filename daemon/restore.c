@@ -57,6 +57,8 @@ static void restore_segment(Manager *m, const StateSegment *rec, RestoreStats *s
         if (!ops || !ops->restore) {
                 log_warning("Cannot restore segment '%s' (id %llu): the %s backend is disabled", rec->name,
                             (unsigned long long)rec->id, backend_name(rec->p.backend));
+                if (fd >= 0)
+                        fdstore_remove(&m->fdstore, rec->id);
                 safe_close(fd);
                 st->dropped++;
                 return;
@@ -71,6 +73,8 @@ static void restore_segment(Manager *m, const StateSegment *rec, RestoreStats *s
         if (r != 0) {
                 log_warning("Cannot restore segment '%s' (id %llu): %s", rec->name, (unsigned long long)rec->id,
                             r < 0 ? strerror(-r) : "its id or name is taken");
+                if (fd >= 0)
+                        fdstore_remove(&m->fdstore, rec->id);
                 safe_close(fd);
                 st->dropped++;
                 return;
@@ -82,6 +86,8 @@ static void restore_segment(Manager *m, const StateSegment *rec, RestoreStats *s
                 log_warning("Cannot restore %s segment '%s' (id %llu): %s", backend_name(rec->p.backend), rec->name,
                             (unsigned long long)rec->id, restore_error(r));
                 registry_discard(m->registry, s);
+                if (rec->p.backend == PROTO_BACKEND_MEMFD)
+                        fdstore_remove(&m->fdstore, rec->id);
                 st->dropped++;
                 return;
         }

@@ -499,6 +499,41 @@ START_TEST(test_store_and_state_must_agree) {
 }
 END_TEST
 
+START_TEST(test_state_of_another_instance_ignored) {
+        static const char *const other[] = { "--fd-store=yes", "--state-dir=/tmp/shmbroker-not-this-one", NULL };
+        struct shmb_client *c;
+        struct shmb_segment *s;
+        struct shmb_stat st;
+        char state[400];
+        TestService t;
+
+        test_service_init(&t);
+        test_service_start(&t, store_args, NULL);
+        c = test_service_client(&t);
+        s = create(c, "theirs", 4096, SHMB_BACKEND_MEMFD, SHMB_LIFETIME_PERSISTENT, 0644);
+        shmb_segment_release(s);
+        shmb_client_free(c);
+        test_service_kill(&t, SIGKILL);
+
+        /* A daemon of another state directory does not restore that state: it starts empty. */
+        test_service_start(&t, other, NULL);
+        ck_assert(test_service_log_contains(&t, "belongs to a daemon with state directory"));
+        c = test_service_client(&t);
+        ck_assert_int_eq(shmb_stat(c, "theirs", &st), -ENOENT);
+        shmb_client_free(c);
+        test_service_kill(&t, SIGINT);
+        snprintf(state, sizeof(state), "%s/state", t.runtime_dir);
+        ck_assert_int_lt(access(state, F_OK), 0); /* its own state, removed at its stop */
+        rmdir("/tmp/shmbroker-not-this-one/segments/data");
+        rmdir("/tmp/shmbroker-not-this-one/segments/meta");
+        rmdir("/tmp/shmbroker-not-this-one/segments");
+        unlink("/tmp/shmbroker-not-this-one/lock");
+        unlink("/tmp/shmbroker-not-this-one/sysv-segments");
+        rmdir("/tmp/shmbroker-not-this-one");
+        test_service_cleanup(&t);
+}
+END_TEST
+
 START_TEST(test_timeout_while_down) {
         struct shmb_client *c, *z;
         struct shmb_stat st;
@@ -578,6 +613,7 @@ static Suite *restart_suite(void) {
         tcase_add_test(tc, test_sigterm_without_job_keeps);
         tcase_add_test(tc, test_without_store_says_what_it_kept);
         tcase_add_test(tc, test_store_and_state_must_agree);
+        tcase_add_test(tc, test_state_of_another_instance_ignored);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("holds");
