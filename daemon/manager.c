@@ -89,7 +89,8 @@ static void segment_destroy_cb(Segment *s, void *userdata) {
         log_struct_errno(LOG_DEBUG, 0, &((LogFields){ .segment = s->name, .operation = "destroy", .status = "OK" }),
                          "Segment '%s' (id %llu) destroyed", s->name, (unsigned long long)s->id);
         state_record_destroyed(m->state, s);
-        if (s->backend == PROTO_BACKEND_MEMFD && s->recorded)
+        /* At a stop the service manager empties the whole store once the unit is down. */
+        if (s->backend == PROTO_BACKEND_MEMFD && s->recorded && !m->stopping)
                 fdstore_remove(&m->fdstore, s->id);
         ops->destroy(s);
         if (!m->stopping)
