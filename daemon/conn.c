@@ -231,7 +231,8 @@ static uint64_t peer_start_time(int pidfd, pid_t pid) {
 
         if (procfs_start_time(pid, &start) < 0)
                 return 0;
-        if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+        /* Signal 0 only checks: ESRCH means the process is gone (EPERM: alive, another user's). */
+        if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 && errno == ESRCH)
                 return 0;
         return start;
 }

@@ -156,6 +156,26 @@ check "watchdog: frozen daemon killed and restarted" wait_for 30 main_pid_change
 check "watchdog: the journal says why" sh -c "nsenter -t $pid1 -a journalctl -q -u shmbrokerd.service | grep -q 'Watchdog timeout'"
 check "watchdog: segments back" segments_back
 
+# A program holding a segment through libshmbroker across a restart: its mapping stays, the
+# library reconnects and reclaims the hold at its next call, and the lifetime works afterwards.
+[ -x "$build/.libs/hold-client" ] || skip "no $build/.libs/hold-client (run through make check)"
+coproc HOLD { in_ct env LD_LIBRARY_PATH="$build/.libs" "$build/.libs/hold-client" held 2>&1; }
+hold_pid=$HOLD_PID
+line=
+read -r -t 10 line <&"${HOLD[0]}"
+check "library client holds a segment" [ "$line" = ready ]
+in_ct systemctl restart shmbrokerd.service
+echo go >&"${HOLD[1]}"
+line=
+read -r -t 40 line <&"${HOLD[0]}"
+check "library client reclaimed its hold after systemctl restart ($line)" [ "$line" = "holders 1" ]
+line=
+read -r -t 10 line <&"${HOLD[0]}"
+check "library client released it ($line)" [ "$line" = "released 0" ]
+wait "$hold_pid" 2>/dev/null
+check "lifetime works after the restart: the segment ended with its last holder" sh -c \
+        "! nsenter -t $pid1 -a env LD_LIBRARY_PATH=$build/.libs $build/.libs/shmbrokerctl stat held 2>/dev/null"
+
 check "before the stop: POSIX object and System V segment exist" sh -c \
         "nsenter -t $pid1 -a ls /dev/shm | grep -q '^shmb\..*\.px$' && nsenter -t $pid1 -a ipcs -m | grep -q '^0x'"
 in_ct systemctl stop shmbrokerd.service 2>/dev/null
