@@ -117,8 +117,9 @@ bytes_are() { [ "$(ctl cat --length "${#2}" "$1" 2>/dev/null)" = "$2" ]; }
 owner_mode_are() { ctl stat "$1" 2>/dev/null | grep -Eq "owner:? +$2\b" && ctl stat "$1" | grep -Eq "mode:? +$3\b"; }
 segments_back() {
         bytes_are frames "hello from nobody" && bytes_are px posix-bytes && bytes_are sv sysv-bytes &&
-                owner_mode_are frames 65534 0640
+                owner_mode_are frames 65534 0640 && { ! ctl stat sv0 >/dev/null 2>&1 || owner_mode_are sv0 0 0200; }
 }
+sv0_back() { owner_mode_are sv0 0 0200; }
 
 in_ct systemd-sysusers >/dev/null 2>&1
 in_ct systemctl daemon-reload
@@ -135,6 +136,9 @@ check "runs as the shmbroker user" [ "$(in_ct stat -c %U "/proc/$(prop MainPID)"
 check "write bytes" sh -c "printf 'hello from nobody' | nsenter -t $pid1 -a env LD_LIBRARY_PATH=$build/.libs setpriv --reuid=65534 --regid=65534 --clear-groups $build/.libs/shmbrokerctl write frames"
 check "posix segment" sh -c "ctl() { nsenter -t $pid1 -a env LD_LIBRARY_PATH=$build/.libs $build/.libs/shmbrokerctl \"\$@\"; }; ctl create px 4K -b posix && printf posix-bytes | ctl write px"
 check "sysv segment" sh -c "ctl() { nsenter -t $pid1 -a env LD_LIBRARY_PATH=$build/.libs $build/.libs/shmbrokerctl \"\$@\"; }; ctl create sv 4K -b sysv && printf sysv-bytes | ctl write sv"
+# Mode 0200: not even its owner may read it, and the daemon must still check and remove it
+# (IPC_STAT needs read permission, or the service's CAP_IPC_OWNER).
+check "sysv segment of mode 0200" sh -c "nsenter -t $pid1 -a env LD_LIBRARY_PATH=$build/.libs $build/.libs/shmbrokerctl create sv0 4K -b sysv --mode 0200"
 check "bytes readable" segments_back
 check "journal has structured fields" wait_for 5 sh -c "nsenter -t $pid1 -a journalctl -q -u shmbrokerd.service SHMB_OPERATION=create SHMB_SEGMENT=frames SHMB_CLIENT_UID=65534 -o cat | grep -q created"
 
@@ -144,6 +148,7 @@ check "systemctl restart: new main process" main_pid_changed "$pid"
 check "systemctl restart: the daemon knew it was a restart" sh -c \
         "nsenter -t $pid1 -a journalctl -q -u shmbrokerd.service -o cat | grep -q 'SIGTERM for a restart'"
 check "systemctl restart: segments back with bytes, owner and mode" segments_back
+check "systemctl restart: the mode-0200 System V segment is back" sv0_back
 
 pid=$(prop MainPID)
 in_ct kill -9 "$pid"
