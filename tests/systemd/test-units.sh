@@ -68,12 +68,10 @@ ns_pid=$!
 
 # The container's PID 1: the child of systemd-nspawn that runs systemd.
 find_pid1() {
-        local stat pid
-        for stat in /proc/[0-9]*/stat; do
-                read -r pid _ < "$stat" 2>/dev/null || continue
-                # Field 4 is the parent pid; the command name (field 2) has no spaces here.
-                if [ "$(awk '{print $4}' "$stat" 2>/dev/null)" = "$ns_pid" ] &&
-                        [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = systemd ]; then
+        local d pid comm state ppid
+        for d in /proc/[0-9]*; do
+                { read -r pid comm state ppid _ <"$d/stat"; } 2>/dev/null || continue
+                if [ "$ppid" = "$ns_pid" ] && [ "$comm" = "(systemd)" ]; then
                         echo "$pid"
                         return 0
                 fi
@@ -165,19 +163,22 @@ check "watchdog: segments back" segments_back
 # library reconnects and reclaims the hold at its next call, and the lifetime works afterwards.
 [ -x "$build/.libs/hold-client" ] || skip "no $build/.libs/hold-client (run through make check)"
 coproc HOLD { in_ct env LD_LIBRARY_PATH="$build/.libs" "$build/.libs/hold-client" held 2>&1; }
+# bash unsets HOLD when the coprocess exits: keep its pipes under our own names.
 hold_pid=$HOLD_PID
+exec {hold_out}<&"${HOLD[0]}" {hold_in}>&"${HOLD[1]}"
 line=
-read -r -t 10 line <&"${HOLD[0]}"
+read -r -t 10 line <&"$hold_out"
 check "library client holds a segment" [ "$line" = ready ]
 in_ct systemctl restart shmbrokerd.service
-echo go >&"${HOLD[1]}"
+echo go >&"$hold_in"
 line=
-read -r -t 40 line <&"${HOLD[0]}"
+read -r -t 40 line <&"$hold_out"
 check "library client reclaimed its hold after systemctl restart ($line)" [ "$line" = "holders 1" ]
 line=
-read -r -t 10 line <&"${HOLD[0]}"
+read -r -t 10 line <&"$hold_out"
 check "library client released it ($line)" [ "$line" = "released 0" ]
 wait "$hold_pid" 2>/dev/null
+exec {hold_out}<&- {hold_in}>&-
 check "lifetime works after the restart: the segment ended with its last holder" sh -c \
         "! nsenter -t $pid1 -a env LD_LIBRARY_PATH=$build/.libs $build/.libs/shmbrokerctl stat held 2>/dev/null"
 
