@@ -247,7 +247,7 @@ END_TEST
 
 START_TEST(test_holds_per_connection) {
         const char *args[] = { "--max-holds-per-connection", "2", NULL };
-        struct shmb_segment *a, *b, *x;
+        struct shmb_segment *a, *b, *x, *y;
         struct shmb_client *c, *other;
         TestDaemon d;
         int r;
@@ -259,7 +259,7 @@ START_TEST(test_holds_per_connection) {
         ck_assert_ptr_nonnull(a);
         ck_assert_ptr_nonnull(b);
         other = test_client(&d);
-        x = create(other, "h-c", 4096, &r);
+        y = create(other, "h-c", 4096, &r);
         ck_assert_msg(r == 0, "another connection has its own hold limit: %s", shmb_client_last_error(other));
         r = shmb_open(c, "h-c", 0, &(struct shmb_segment *){ NULL });
         assert_quota(c, r, "a 3rd hold with --max-holds-per-connection 2", "limit on holds");
@@ -269,6 +269,7 @@ START_TEST(test_holds_per_connection) {
         shmb_segment_release(x);
         shmb_segment_release(a);
         shmb_segment_release(b);
+        shmb_segment_release(y);
         shmb_client_free(c);
         shmb_client_free(other);
         test_daemon_stop(&d);
