@@ -4,6 +4,7 @@
  * Internals shared by the library's source files.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "client/shmbroker.h"
@@ -32,13 +33,20 @@ struct shmb_segment {
         void *addr;
         uint64_t mapped_size;
         OldMapping *old;
+        bool lost;                      /* the hold did not survive a daemon restart */
         struct shmb_stat st;
 };
+
+#define CLIENT_TIMEOUT_DEFAULT_USEC (UINT64_C(30) * 1000 * 1000)
 
 struct shmb_client {
         int fd;
         uint32_t next_req_id;
-        List segments;                  /* live handles, to apply RESIZED notices */
+        char *socket_path;
+        uint64_t timeout_usec;          /* how long a call may spend reconnecting; 0: never reconnect */
+        bool reconnecting;
+        bool dismissed;                 /* the daemon closed us for good (limit, kick): never reconnect */
+        List segments;                  /* live handles: RESIZED notices grow them; reclaimed after a restart */
         List events;                    /* ClientEvent.link */
         size_t n_events;
         uint64_t events_dropped;        /* not kept: the buffer was full */
@@ -49,7 +57,20 @@ struct shmb_client {
         size_t buf_len;
 };
 
+
+/* What a request means if the connection broke and was re-established. */
+typedef enum ClientRetry {
+        CLIENT_RESEND,                  /* reconnect, reclaim, send it again on the new connection */
+        CLIENT_NO_RECONNECT,            /* a release: a broken connection already let go of the hold */
+} ClientRetry;
+
 int client_error(struct shmb_client *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int client_transact(struct shmb_client *c, size_t req_len, int *ret_fd);
+int client_transact_full(struct shmb_client *c, size_t req_len, int *ret_fd, ClientRetry retry);
+int client_exchange(struct shmb_client *c, size_t req_len, int *ret_fd, uint64_t deadline, bool *ret_broken);
+int client_connect_once(struct shmb_client *c, uint64_t deadline);
+int client_reconnect(struct shmb_client *c);
+bool client_errno_is_disconnect(int err);
+uint64_t client_now_usec(void);
 void client_stat_from_wire(struct shmb_stat *st, const ProtoSegInfo *si);
 void client_event_received(struct shmb_client *c, const uint8_t *buf, size_t len);

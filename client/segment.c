@@ -178,13 +178,19 @@ _public_ int shmb_open_wait(struct shmb_client *c, const char *name, unsigned fl
  * shmb_segment_release() - drop the hold, unmap, close and free the handle
  * @s:          segment handle (freed even if the daemon cannot be told)
  *
+ * A release never waits for a daemon that went away: a broken connection
+ * has let go of the hold already (a restarted daemon drops holds nobody
+ * reclaims), so the handle is freed and the error returned. A hold lost in
+ * a restart is released locally only.
+ *
  * Return: 0, or negative errno if the daemon did not confirm (the hold is
  * dropped anyway when the connection closes).
  */
 _public_ int shmb_segment_release(struct shmb_segment *s) {
         struct shmb_client *c;
+        bool lost;
         ProtoBuf b;
-        int n, r;
+        int n;
 
         if (!s)
                 return -EINVAL;
@@ -200,13 +206,17 @@ _public_ int shmb_segment_release(struct shmb_segment *s) {
         }
         list_unlink(&s->link);
         safe_close(s->fd);
+        list_unlink(&s->link);
+        lost = s->lost;
         proto_buf_init(&b, c->buf, sizeof(c->buf));
         n = proto_encode_release(&b, c->next_req_id++, s->st.id);
         free(s);
+        if (lost)
+                return 0;
         if (n < 0)
                 return n;
-        r = client_transact(c, (size_t)n, NULL);
-        return r;
+        /* Unlinked above: a later reconnect does not reclaim this open. */
+        return client_transact_full(c, (size_t)n, NULL, CLIENT_NO_RECONNECT);
 }
 
 /**

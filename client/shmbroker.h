@@ -125,6 +125,24 @@ typedef void (*shmb_event_fn)(struct shmb_client *c, const struct shmb_event *ev
 int shmb_client_new(struct shmb_client **ret, const char *socket_path);
 struct shmb_client *shmb_client_free(struct shmb_client *c);
 int shmb_client_get_fd(const struct shmb_client *c);
+
+/*
+ * Daemon restarts. Segments never depend on the daemon: fds and mappings
+ * stay valid while it restarts. When a call finds the connection broken,
+ * it reconnects with back-off (10 ms doubling to 1 s), reclaims the hold of
+ * every live segment handle, and carries on; if the daemon cannot be
+ * reached within the timeout (default 30 s; 0: never reconnect), the call
+ * fails with -ETIMEDOUT and shmb_client_last_error() says for how long it
+ * tried. shmb_client_get_fd() changes with a reconnect.
+ * shmb_client_reconnect() does the same at once when the connection is
+ * broken (e.g. after poll() reported POLLHUP on the fd), and nothing
+ * otherwise. A hold the daemon no longer has (the segment did not survive,
+ * or the reclaim came after the daemon's grace period) is lost; the
+ * handle's memory stays valid and its release is then local.
+ */
+int shmb_client_set_timeout(struct shmb_client *c, uint64_t usec);
+int shmb_client_reconnect(struct shmb_client *c);
+
 const char *shmb_client_last_error(const struct shmb_client *c);
 const char *shmb_client_server_version(const struct shmb_client *c);
 

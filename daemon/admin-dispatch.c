@@ -124,7 +124,7 @@ static int admin_kick(Conn *c, const ProtoAdminRequest *req) {
                 }
                 holds += k->holds.n_holds;
                 closed++;
-                conn_free(k);
+                conn_dismiss(k, "disconnected by an administrator (kick)");
         }
         if (closed == 0)
                 return admin_reply_error(c, &req->hdr, SHMB_STATUS_NOT_FOUND, LOG_DEBUG, "%s %d",

@@ -9,6 +9,7 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -106,11 +107,32 @@ static void admin_accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
         }
 }
 
+static void admin_start_accepting(Manager *m, int fd) {
+        m->admin.fd = fd;
+        ev_io_init(&m->admin.io, admin_accept_cb, m->admin.fd, EV_READ);
+        ev_io_start(m->loop, &m->admin.io);
+        ev_timer_init(&m->admin.retry, admin_retry_cb, ADMIN_ACCEPT_RETRY_SEC, 0.);
+}
+
+/* The admin socket from the service manager: its unit sets the mode and owner. */
+static int admin_adopt(Manager *m, int fd) {
+        int flags = fcntl(fd, F_GETFL);
+
+        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+                safe_close(fd);
+                return log_error_errno(errno, "Cannot make the passed admin socket non-blocking: %m");
+        }
+        admin_start_accepting(m, fd);
+        log_info("Admin socket passed by the service manager (fd %d)", fd);
+        return 0;
+}
+
 /**
- * admin_listen() - bind the admin socket, if one is configured
+ * admin_listen() - adopt or bind the admin socket, if one is configured
  * @m:          manager
  *
- * Mode 0600 (the daemon's user and root), or 0660 with the admin group as
+ * A socket passed by the service manager under the name "admin" is used as
+ * it is. Else: mode 0600 (the daemon's user and root), or 0660 with the admin group as
  * the socket's group. The socket is created under umask 0177, so it is
  * never more open than that, not even between bind() and chmod(). A stale
  * socket is replaced; a live daemon on the path makes this fail.
@@ -127,6 +149,14 @@ int admin_listen(Manager *m) {
         char *slash;
         int r;
 
+        if (m->fdstore.admin_fd >= 0) {
+                if (!path) {
+                        log_notice("Passed an admin socket, but --no-admin was given; closing it");
+                        m->fdstore.admin_fd = safe_close(m->fdstore.admin_fd);
+                        return 0;
+                }
+                return admin_adopt(m, TAKE_FD(m->fdstore.admin_fd));
+        }
         if (!path)
                 return 0;
         if (strlen(path) >= sizeof(sa.sun_path))
@@ -163,10 +193,7 @@ int admin_listen(Manager *m) {
                 return log_error_errno(errno, "Failed to chmod '%s': %m", path);
         if (listen(fd, SOMAXCONN) < 0)
                 return log_error_errno(errno, "Failed to listen on '%s': %m", path);
-        m->admin.fd = TAKE_FD(fd);
-        ev_io_init(&m->admin.io, admin_accept_cb, m->admin.fd, EV_READ);
-        ev_io_start(m->loop, &m->admin.io);
-        ev_timer_init(&m->admin.retry, admin_retry_cb, ADMIN_ACCEPT_RETRY_SEC, 0.);
+        admin_start_accepting(m, TAKE_FD(fd));
         if (group)
                 log_info("Admin socket on %s (root and group '%s')", path, m->cfg.admin_group_name);
         else if (m->admin.daemon_uid != 0)

@@ -3,7 +3,8 @@
  * with its attributes in <state-dir>/segments/meta/<name>. Persistent file
  * segments survive a daemon stop, a crash and a reboot; at start the daemon
  * registers them again, and removes file segments of any other lifetime
- * (their holders are gone with the dead instance).
+ * (their holders are gone with the dead instance) — unless the restart state
+ * lists them: after a restart under systemd every file segment comes back.
  *
  * Every block is allocated at create (fallocate), so a full disk is an error
  * then, never a SIGBUS later. Files are mode 0600, owned by the daemon, in a
@@ -91,25 +92,28 @@ static void remove_segment_files(const char *name) {
         (void)unlinkat(meta_dir_fd, name, 0);
 }
 
-/* Register one persistent segment found on disk; remove anything else. */
-static int restore_one(Registry *r, const char *name, unsigned *restored, unsigned *removed) {
+/* A file no restored segment claims: register it if persistent, else remove it. */
+static int reap_one(Registry *r, const char *name, BackendReapStats *stats) {
         _cleanup_close_ int fd = -1;
         SegmentParams p;
         struct stat st;
         Segment *s;
         int ret;
 
-        if (!proto_name_valid(name, strlen(name)) || meta_read(name, &p) < 0 ||
+        s = registry_find(r, name);
+        if (s && s->backend == PROTO_BACKEND_FILE && s->obj.fd >= 0)
+                return 0;
+        if (s || !proto_name_valid(name, strlen(name)) || meta_read(name, &p) < 0 ||
             p.lifetime != PROTO_LIFETIME_PERSISTENT) {
                 remove_segment_files(name);
-                (*removed)++;
+                stats->removed[PROTO_BACKEND_FILE]++;
                 return 0;
         }
         fd = openat(data_dir_fd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != p.size) {
                 log_warning("File segment '%s' is missing or has the wrong size; removing it", name);
                 remove_segment_files(name);
-                (*removed)++;
+                stats->removed[PROTO_BACKEND_FILE]++;
                 return 0;
         }
         p.name = name;
@@ -118,16 +122,13 @@ static int restore_one(Registry *r, const char *name, unsigned *restored, unsign
                 return log_error_errno(ret < 0 ? ret : EDQUOT, "Cannot restore file segment '%s': %s", name,
                                        ret < 0 ? strerror(-ret) : registry_strerror(ret));
         s->obj.fd = TAKE_FD(fd);
-        (*restored)++;
+        stats->restored_files++;
         return 0;
 }
 
 static int file_setup(const BackendConfig *cfg, Registry *r) {
         _cleanup_close_ int state_fd = -1, seg_fd = -1;
-        unsigned restored = 0, removed = 0;
-        struct dirent *de;
-        DIR *d;
-        int fd, ret;
+        int ret;
 
         state_fd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (state_fd < 0)
@@ -141,16 +142,47 @@ static int file_setup(const BackendConfig *cfg, Registry *r) {
         ret = open_dir_at(seg_fd, "data", &data_dir_fd);
         if (ret < 0)
                 return log_error_errno(ret, "Cannot create %s/segments/data: %m", cfg->state_dir);
+        return 0;
+}
+
+/* A recorded segment: its file must still be there with the recorded size. */
+static int file_restore(Segment *s, int fd) {
+        struct stat st;
+        int r;
+
+        safe_close(fd);
+        if (!s->linked)
+                return -ENOENT; /* the files went with the name */
+        fd = openat(data_dir_fd, s->name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        r = fstat(fd, &st) < 0 ? -errno : 0;
+        if (r == 0 && (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != s->size))
+                r = -EBADFD;
+        if (r < 0) {
+                safe_close(fd);
+                return r;
+        }
+        s->obj.fd = fd;
+        return 0;
+}
+
+static int file_reap(const BackendConfig *cfg, Registry *r, BackendReapStats *stats) {
+        struct dirent *de;
+        DIR *d;
+        int fd, ret = 0;
 
         /* Every data file is a segment candidate; meta files without data are stale. */
         fd = fcntl(data_dir_fd, F_DUPFD_CLOEXEC, 3);
         d = fd >= 0 ? fdopendir(fd) : NULL;
-        if (!d)
+        if (!d) {
+                safe_close(fd);
                 return log_error_errno(errno, "Cannot read %s/segments/data: %m", cfg->state_dir);
+        }
         while ((de = readdir(d))) {
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                ret = restore_one(r, de->d_name, &restored, &removed);
+                ret = reap_one(r, de->d_name, stats);
                 if (ret < 0)
                         break;
         }
@@ -165,10 +197,9 @@ static int file_setup(const BackendConfig *cfg, Registry *r) {
                             faccessat(data_dir_fd, de->d_name, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
                                 (void)unlinkat(meta_dir_fd, de->d_name, 0);
                 closedir(d);
+        } else {
+                safe_close(fd);
         }
-        if (restored || removed)
-                log_info("File backend: restored %u persistent segments, removed %u left by ended lifetimes",
-                         restored, removed);
         return 0;
 }
 
@@ -250,10 +281,6 @@ static int file_sync(Segment *s) {
         return fdatasync(s->obj.fd) < 0 ? -errno : 0;
 }
 
-static void file_close(Segment *s) {
-        s->obj.fd = safe_close(s->obj.fd);
-        s->obj.ro_fd = safe_close(s->obj.ro_fd);
-}
 
 /* Files go with the name, so a new segment of that name never meets them. */
 static void file_unlinked(Segment *s) {
@@ -264,13 +291,13 @@ static void file_unlinked(Segment *s) {
 static void file_destroy(Segment *s) {
         if (s->linked)
                 file_unlinked(s);
-        file_close(s);
+        backend_close_fds(s);
 }
 
 static void file_detach(Segment *s) {
         if (s->lifetime == PROTO_LIFETIME_PERSISTENT && s->linked) {
                 (void)fdatasync(s->obj.fd);
-                file_close(s);
+                backend_close_fds(s);
         } else {
                 file_destroy(s);
         }
@@ -279,6 +306,9 @@ static void file_detach(Segment *s) {
 const BackendOps backend_file_ops = {
         .name = "file",
         .setup = file_setup,
+        .restore = file_restore,
+        .reap = file_reap,
+        .keep = backend_close_fds,
         .create = file_create,
         .get_fd = file_get_fd,
         .sync = file_sync,

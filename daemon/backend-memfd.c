@@ -11,6 +11,10 @@
  * With PROTO_SEG_HUGE the memfd lives on hugetlbfs and its pages are always
  * allocated at create (a hugetlb fault without a page would be SIGBUS);
  * with PROTO_SEG_RESERVE ordinary pages are allocated at create too.
+ *
+ * Across a daemon restart the memfd lives on in the service manager's
+ * file-descriptor store and comes back to restore(), which checks that it
+ * still is what the record says: a sealed regular file of the recorded size.
  */
 
 #include <errno.h>
@@ -95,16 +99,33 @@ static int memfd_publish(Segment *s, bool *ret_frozen) {
         return fcntl(s->obj.fd, F_ADD_SEALS, F_SEAL_SEAL) < 0 ? -errno : 0;
 }
 
-static void memfd_destroy(Segment *s) {
-        s->obj.fd = safe_close(s->obj.fd);
-        s->obj.ro_fd = safe_close(s->obj.ro_fd);
+static int memfd_restore(Segment *s, int fd) {
+        struct stat st;
+        int seals;
+
+        if (fd < 0)
+                return -ENOENT;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != s->max_size ||
+            st.st_uid != geteuid()) {
+                safe_close(fd);
+                return -EBADFD;
+        }
+        seals = fcntl(fd, F_GET_SEALS);
+        if (seals < 0 || (seals & MEMFD_SEALS) != MEMFD_SEALS) {
+                safe_close(fd);
+                return -EBADFD;
+        }
+        s->obj.fd = fd;
+        return 0;
 }
 
 const BackendOps backend_memfd_ops = {
         .name = "memfd",
         .create = memfd_create_object,
+        .restore = memfd_restore,
         .get_fd = memfd_get_fd,
         .resize = memfd_resize,
         .publish = memfd_publish,
-        .destroy = memfd_destroy,
+        .destroy = backend_close_fds,
+        .keep = backend_close_fds,
 };

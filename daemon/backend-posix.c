@@ -6,6 +6,10 @@
  * the state directory, so each daemon instance knows its own objects and
  * removes them at start if a dead instance left any.
  *
+ * Across a daemon restart the object stays in /dev/shm and restore() opens it
+ * again by name; reap() then removes objects with our prefix that no segment
+ * claims (left by an instance that died without saving its state).
+ *
  * The object is created mode 0600 and owned by the daemon, so only the
  * broker hands it out. POSIX objects cannot be sealed: a read-write holder
  * can ftruncate() it and make other holders take SIGBUS. Read-only holders
@@ -56,12 +60,59 @@ static void object_name(const Segment *s, char *buf, size_t len) {
 }
 
 static int posix_setup(const BackendConfig *cfg, Registry *r) {
+        snprintf(posix_tag, sizeof(posix_tag), "%08x", (unsigned)fnv1a(cfg->state_dir));
+        return 0;
+}
+
+static int posix_restore(Segment *s, int fd) {
+        char path[POSIX_NAME_MAX + 2];
+        struct stat st;
+        int r;
+
+        safe_close(fd);
+        /* Without its name the object cannot be found again; its holders keep their memory. */
+        if (!s->linked || (s->flags & PROTO_SEG_HUGE))
+                return -ENOENT;
+        object_name(s, path, sizeof(path));
+        fd = shm_open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        r = fstat(fd, &st) < 0 ? -errno : 0;
+        if (r == 0 && (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (uint64_t)st.st_size != s->size))
+                r = -EBADFD;
+        if (r < 0) {
+                safe_close(fd);
+                return r;
+        }
+        s->obj.fd = fd;
+        return 0;
+}
+
+/* Whether /dev/shm entry @entry ("shmb.<tag>.<...>") is the object of a live posix segment. */
+static bool object_claimed(Registry *r, const char *entry, size_t prefix_len) {
+        char path[POSIX_NAME_MAX + 2];
+        Segment *s = registry_find(r, entry + prefix_len);
+
+        if (s)
+                return s->backend == PROTO_BACKEND_POSIX && s->obj.fd >= 0;
+        if (!strchr(entry + prefix_len, '~'))
+                return false;
+        /* A cut name with a hash suffix: compare with every posix segment's object name. */
+        for (s = registry_first_after(r, 0); s; s = registry_next(r, s)) {
+                if (s->backend != PROTO_BACKEND_POSIX || !s->linked || s->obj.fd < 0)
+                        continue;
+                object_name(s, path, sizeof(path));
+                if (strcmp(path + 1, entry) == 0)
+                        return true;
+        }
+        return false;
+}
+
+static int posix_reap(const BackendConfig *cfg, Registry *r, BackendReapStats *stats) {
         char prefix[64];
         struct dirent *de;
-        unsigned n = 0;
         DIR *d;
 
-        snprintf(posix_tag, sizeof(posix_tag), "%08x", (unsigned)fnv1a(cfg->state_dir));
         snprintf(prefix, sizeof(prefix), "%s%s.", POSIX_PREFIX, posix_tag);
         d = opendir("/dev/shm");
         if (!d)
@@ -69,15 +120,13 @@ static int posix_setup(const BackendConfig *cfg, Registry *r) {
         while ((de = readdir(d))) {
                 char path[300];
 
-                if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+                if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 || object_claimed(r, de->d_name, strlen(prefix)))
                         continue;
                 snprintf(path, sizeof(path), "/%s", de->d_name);
                 if (shm_unlink(path) == 0)
-                        n++;
+                        stats->removed[PROTO_BACKEND_POSIX]++;
         }
         closedir(d);
-        if (n > 0)
-                log_notice("Removed %u POSIX shared-memory objects left by a previous instance", n);
         return 0;
 }
 
@@ -155,13 +204,15 @@ static void posix_unlinked(Segment *s) {
 static void posix_destroy(Segment *s) {
         if (s->linked)
                 posix_unlinked(s);
-        s->obj.fd = safe_close(s->obj.fd);
-        s->obj.ro_fd = safe_close(s->obj.ro_fd);
+        backend_close_fds(s);
 }
 
 const BackendOps backend_posix_ops = {
         .name = "posix",
         .setup = posix_setup,
+        .restore = posix_restore,
+        .reap = posix_reap,
+        .keep = backend_close_fds,
         .create = posix_create,
         .get_fd = posix_get_fd,
         .resize = posix_resize,

@@ -11,6 +11,10 @@
  * dead instance is replayed: each recorded id is removed only if it still
  * names a segment created by our uid, by the recorded pid, of the recorded
  * size (ids are reused, so a record alone proves nothing).
+ *
+ * Across a restart under systemd the segments stay: the restart state lists
+ * each one's shmid and creator pid, restore() checks them the same way, and
+ * reap() removes only journal entries no restored segment claims.
  */
 
 #include <errno.h>
@@ -30,11 +34,20 @@
 #define JOURNAL_NAME "sysv-segments"
 #define JOURNAL_COMPACT_MIN 4096
 
+typedef struct OldEntry {
+        int id;
+        pid_t cpid;
+        uint64_t size;
+        bool claimed;
+} OldEntry;
+
 static int journal_fd = -1;
 static int state_dir_fd = -1;
 static Registry *sysv_registry;
 static uint64_t journal_records;
 static uint64_t live_segments;
+static OldEntry *old_entries;           /* the previous instance's journal, between setup and reap */
+static size_t n_old_entries;
 
 static int journal_write(const char *line, bool durable) {
         size_t len = strlen(line);
@@ -63,20 +76,35 @@ static bool segment_is_ours(int id, pid_t cpid, uint64_t size) {
                ds.shm_perm.__key == IPC_PRIVATE;
 }
 
-static unsigned journal_reap(FILE *f) {
+/* Read the previous instance's journal: "+ id cpid size" adds, "- id" removes. */
+static int journal_load(FILE *f) {
         char line[128];
-        unsigned n = 0;
+        size_t cap = 0;
 
         while (fgets(line, sizeof(line), f)) {
                 unsigned long long size;
                 int id, cpid;
 
-                if (sscanf(line, "+ %d %d %llu", &id, &cpid, &size) != 3)
+                if (sscanf(line, "- %d", &id) == 1) {
+                        for (size_t i = 0; i < n_old_entries; i++)
+                                if (old_entries[i].id == id)
+                                        old_entries[i].id = -1;
                         continue;
-                if (segment_is_ours(id, (pid_t)cpid, size) && shmctl(id, IPC_RMID, NULL) == 0)
-                        n++;
+                }
+                if (sscanf(line, "+ %d %d %llu", &id, &cpid, &size) != 3 || id < 0)
+                        continue;
+                if (n_old_entries == cap) {
+                        size_t ncap = cap ? cap * 2 : 64;
+                        OldEntry *n = realloc(old_entries, ncap * sizeof(*n));
+
+                        if (!n)
+                                return -ENOMEM;
+                        old_entries = n;
+                        cap = ncap;
+                }
+                old_entries[n_old_entries++] = (OldEntry){ .id = id, .cpid = cpid, .size = size };
         }
-        return n;
+        return 0;
 }
 
 /* Rewrite the journal with only the live segments (atomically, durably). */
@@ -95,7 +123,7 @@ static int journal_compact(void) {
         for (Segment *s = registry_first_after(sysv_registry, 0); s; s = registry_next(sysv_registry, s)) {
                 if (s->backend != PROTO_BACKEND_SYSV || s->obj.shmid < 0)
                         continue;
-                fprintf(f, "+ %d %d %llu\n", s->obj.shmid, (int)getpid(), (unsigned long long)s->size);
+                fprintf(f, "+ %d %d %llu\n", s->obj.shmid, (int)s->obj.shm_cpid, (unsigned long long)s->size);
                 journal_records++;
         }
         if (fflush(f) != 0 || fdatasync(fileno(f)) < 0) {
@@ -115,32 +143,61 @@ static int journal_compact(void) {
 
 static int sysv_setup(const BackendConfig *cfg, Registry *r) {
         FILE *f;
-        int fd;
-        unsigned n;
+        int fd, ret;
 
         sysv_registry = r;
         state_dir_fd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (state_dir_fd < 0)
                 return log_error_errno(errno, "Cannot open state directory '%s': %m", cfg->state_dir);
         fd = openat(state_dir_fd, JOURNAL_NAME, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-                f = fdopen(fd, "re");
-                if (!f) {
-                        safe_close(fd);
-                        return -errno;
-                }
-                n = journal_reap(f);
-                fclose(f);
-                if (n > 0)
-                        log_notice("Removed %u System V segments left by a previous instance", n);
-        } else if (errno != ENOENT) {
-                return log_error_errno(errno, "Cannot read %s/%s: %m", cfg->state_dir, JOURNAL_NAME);
-        }
-        journal_fd = openat(state_dir_fd, JOURNAL_NAME, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-        if (journal_fd < 0)
-                return log_error_errno(errno, "Cannot write %s/%s: %m", cfg->state_dir, JOURNAL_NAME);
-        if (fdatasync(journal_fd) < 0)
+        if (fd < 0)
+                return errno == ENOENT ? 0 : log_error_errno(errno, "Cannot read %s/%s: %m", cfg->state_dir,
+                                                               JOURNAL_NAME);
+        f = fdopen(fd, "re");
+        if (!f) {
+                safe_close(fd);
                 return -errno;
+        }
+        ret = journal_load(f);
+        fclose(f);
+        return ret;
+}
+
+/* The recorded id must still name our segment with the recorded owner and mode. */
+static int sysv_restore(Segment *s, int fd) {
+        struct shmid_ds ds;
+
+        safe_close(fd);
+        if (s->obj.shmid < 0 || !segment_is_ours(s->obj.shmid, s->obj.shm_cpid, s->size) ||
+            shmctl(s->obj.shmid, IPC_STAT, &ds) < 0 || ds.shm_perm.uid != s->uid ||
+            (ds.shm_perm.mode & 0777) != s->mode) {
+                s->obj.shmid = -1;
+                return -ENOENT;
+        }
+        for (size_t i = 0; i < n_old_entries; i++)
+                if (old_entries[i].id == s->obj.shmid)
+                        old_entries[i].claimed = true;
+        live_segments++;
+        return 0;
+}
+
+/* Remove what the old journal lists and no segment claims; start a new journal. */
+static int sysv_reap(const BackendConfig *cfg, Registry *r, BackendReapStats *stats) {
+        int ret;
+
+        for (size_t i = 0; i < n_old_entries; i++) {
+                OldEntry *e = &old_entries[i];
+
+                if (e->id >= 0 && !e->claimed && segment_is_ours(e->id, e->cpid, e->size) &&
+                    shmctl(e->id, IPC_RMID, NULL) == 0)
+                        stats->removed[PROTO_BACKEND_SYSV]++;
+        }
+        free(old_entries);
+        old_entries = NULL;
+        n_old_entries = 0;
+        ret = journal_compact();
+        if (ret < 0)
+                return log_error_errno(ret, "Cannot write %s/%s: %m", cfg->state_dir, JOURNAL_NAME);
         return 0;
 }
 
@@ -166,6 +223,7 @@ static int sysv_create(Segment *s) {
                 return r;
         }
         s->obj.shmid = id;
+        s->obj.shm_cpid = getpid();
         live_segments++;
         memset(&ds, 0, sizeof(ds));
         ds.shm_perm.uid = s->uid;
@@ -200,7 +258,7 @@ static void sysv_destroy(Segment *s) {
         if (s->obj.shmid < 0)
                 return;
         /* The owner may have removed it already, and the id may then be someone else's. */
-        if (segment_is_ours(s->obj.shmid, getpid(), s->size) && shmctl(s->obj.shmid, IPC_RMID, NULL) < 0)
+        if (segment_is_ours(s->obj.shmid, s->obj.shm_cpid, s->size) && shmctl(s->obj.shmid, IPC_RMID, NULL) < 0)
                 log_warning_errno(errno, "Failed to remove System V segment %d: %m, ignoring", s->obj.shmid);
         snprintf(line, sizeof(line), "- %d\n", s->obj.shmid);
         (void)journal_write(line, false);
@@ -214,9 +272,20 @@ static void sysv_destroy(Segment *s) {
         }
 }
 
+/* Restart: the segment stays, and so does its journal entry. */
+static void sysv_keep(Segment *s) {
+        if (s->obj.shmid < 0)
+                return;
+        s->obj.shmid = -1;
+        live_segments--;
+}
+
 const BackendOps backend_sysv_ops = {
         .name = "sysv",
         .setup = sysv_setup,
+        .restore = sysv_restore,
+        .reap = sysv_reap,
+        .keep = sysv_keep,
         .create = sysv_create,
         .get_fd = sysv_get_fd,
         .publish = sysv_publish,

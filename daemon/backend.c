@@ -10,7 +10,9 @@
 
 #include "daemon/backend.h"
 #include "daemon/log.h"
+#include "daemon/registry.h"
 #include "protocol/shmb-proto.h"
+#include "util/cleanup.h"
 #include "util/macro.h"
 
 static const char *const backend_names[_PROTO_BACKEND_MAX] = {
@@ -28,9 +30,9 @@ static const BackendOps *const backend_table[_PROTO_BACKEND_MAX] = {
 static unsigned enabled_mask = 1u << PROTO_BACKEND_MEMFD;
 
 /**
- * backend_setup() - enable backends and let each clean up or restore
+ * backend_setup() - enable backends and let each open what it needs
  * @cfg:        state directory and enabled set
- * @r:          registry to restore persistent segments into
+ * @r:          registry
  *
  * Return: 0, or the first setup failure (logged).
  */
@@ -46,6 +48,36 @@ int backend_setup(const BackendConfig *cfg, Registry *r) {
                         return log_error_errno(ret, "Failed to set up the %s backend: %m", backend_names[i]);
         }
         return 0;
+}
+
+/**
+ * backend_reap() - after restores, let each backend remove unclaimed leftovers
+ * @cfg:        state directory and enabled set
+ * @r:          registry holding every restored segment
+ * @stats:      counts for the start-up summary (added to)
+ *
+ * Return: 0, or the first failure (logged).
+ */
+int backend_reap(const BackendConfig *cfg, Registry *r, BackendReapStats *stats) {
+        for (size_t i = 0; i < ELEMENTSOF(backend_table); i++) {
+                int ret;
+
+                if (!backend_table[i] || !(enabled_mask & (1u << i)) || !backend_table[i]->reap)
+                        continue;
+                ret = backend_table[i]->reap(cfg, r, stats);
+                if (ret < 0)
+                        return log_error_errno(ret, "Failed to clean up after the %s backend: %m", backend_names[i]);
+        }
+        return 0;
+}
+
+/**
+ * backend_close_fds() - close a segment's fds, nothing else (a keep() for fd backends)
+ * @s:          segment
+ */
+void backend_close_fds(Segment *s) {
+        s->obj.fd = safe_close(s->obj.fd);
+        s->obj.ro_fd = safe_close(s->obj.ro_fd);
 }
 
 /**

@@ -17,10 +17,30 @@ typedef struct BackendConfig {
         unsigned enabled;               /* 1 << PROTO_BACKEND_* */
 } BackendConfig;
 
+/* What the start-up found of a previous instance, for one summary line. */
+typedef struct BackendReapStats {
+        unsigned removed[5];            /* leftovers removed, by PROTO_BACKEND_* */
+        unsigned restored_files;        /* persistent file segments registered from their metadata */
+} BackendReapStats;
+
+/*
+ * Start-up runs setup() of every backend, then restore() for each segment
+ * the restart state lists, then reap() of every backend, which removes only
+ * what no segment claims.
+ */
 typedef struct BackendOps {
         const char *name;
-        /* Called once at start: reap what a dead instance left, restore what persists. */
+        /* Called once at start, before any restore: open directories and journals (NULL: nothing). */
         int (*setup)(const BackendConfig *cfg, Registry *r);
+        /*
+         * Find the kernel object of a segment recorded before a restart: @fd
+         * is its stored memfd (owned by the callee), else -1; s->obj.shmid and
+         * shm_cpid are as recorded. Fills s->obj, or leaves every field -1 and
+         * returns negative errno (NULL: not restorable).
+         */
+        int (*restore)(Segment *s, int fd);
+        /* After restores: remove leftovers no segment claims, register what persists on its own (NULL: none). */
+        int (*reap)(const BackendConfig *cfg, Registry *r, BackendReapStats *stats);
         /* Create the object for s->size bytes, sized (and sealed where possible); fill s->obj. */
         int (*create)(Segment *s);
         /* An fd for a holder, owned by the segment (borrowed by the caller); -1 if the backend has none. */
@@ -37,6 +57,8 @@ typedef struct BackendOps {
         void (*destroy)(Segment *s);
         /* Daemon stop: like destroy, except for what must outlive the daemon (NULL: destroy). */
         void (*detach)(Segment *s);
+        /* Daemon stop for a restart: let go of the object but leave it for the next instance (NULL: nothing). */
+        void (*keep)(Segment *s);
 } BackendOps;
 
 extern const BackendOps backend_memfd_ops;
@@ -45,6 +67,8 @@ extern const BackendOps backend_sysv_ops;
 extern const BackendOps backend_file_ops;
 
 int backend_setup(const BackendConfig *cfg, Registry *r);
+int backend_reap(const BackendConfig *cfg, Registry *r, BackendReapStats *stats);
+void backend_close_fds(Segment *s);
 const BackendOps *backend_get(uint8_t backend);
 const char *backend_name(uint8_t backend);
 int backend_from_string(const char *s);

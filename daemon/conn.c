@@ -7,8 +7,11 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon/admin.h"
 #include "daemon/conn.h"
@@ -20,6 +23,7 @@
 #include "daemon/procinfo.h"
 #include "protocol/shmb-proto.h"
 #include "util/cleanup.h"
+#include "util/procfs.h"
 
 typedef struct OutMsg {
         List link;
@@ -277,13 +281,15 @@ static int conn_read_creds(Conn *c) {
  * SO_PEERCRED's pid is a number: if the peer exited before we accepted, the
  * number may already name another process, whose /proc entries we would
  * read. The peer's pidfd names the process itself; it is readable once that
- * process has exited. So: read what we want about the pid, then check that
- * the process it belongs to is still the peer. Kernels without
- * SO_PEERPIDFD (before 6.5) leave the check to the pid alone.
+ * process has exited. So: read what we want about the pid (command name,
+ * start time: with pid and uid it identifies the peer's holds across a
+ * restart), then check that the process it belongs to is still the peer.
+ * Kernels without SO_PEERPIDFD (before 6.5) leave the check to the pid alone.
  */
 static int conn_read_procinfo(Conn *c) {
         _cleanup_close_ int pidfd = -1;
         socklen_t len = sizeof(pidfd);
+        uint64_t start = 0;
         struct pollfd p;
 
         if (getsockopt(c->fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0) {
@@ -292,24 +298,38 @@ static int conn_read_procinfo(Conn *c) {
                 pidfd = -1;
         }
         procinfo_read_comm(c->pid, c->comm, sizeof(c->comm));
-        if (pidfd < 0)
-                return 0;
-        p = (struct pollfd){ .fd = pidfd, .events = POLLIN };
-        if (poll(&p, 1, 0) > 0)
-                return -ESRCH;
+        (void)procfs_start_time(c->pid, &start);
+        if (pidfd >= 0) {
+                p = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+                if (poll(&p, 1, 0) > 0)
+                        return -ESRCH;
+        }
+        c->holds.who = (PeerIdentity){ .pid = c->pid, .uid = c->creds.uid, .start_time = start };
         return 0;
 }
 
-/* Tell a refused peer why, as an error reply to a HELLO it may not have sent yet (req_id 0). */
-static void conn_refuse(int fd, const char *why) {
+/* Tell a peer why the daemon is closing its connection: an error reply with req_id 0. */
+static void conn_refuse(int fd, int status, const char *why) {
         uint8_t buf[SHMB_HEADER_SIZE + 2 + SHMB_ERROR_TEXT_MAX];
         ProtoBuf b;
         int n;
 
         proto_buf_init(&b, buf, sizeof(buf));
-        n = proto_encode_error(&b, SHMB_MSG_HELLO, SHMB_STATUS_QUOTA, 0, why);
+        n = proto_encode_error(&b, SHMB_MSG_HELLO, (uint16_t)status, 0, why);
         if (n > 0)
                 (void)send_one(fd, buf, (size_t)n, -1);
+}
+
+/**
+ * conn_dismiss() - close a connection on an operator's request, telling the peer why
+ * @c:          connection (freed)
+ * @why:        the reason, sent as an error reply with req_id 0 (status DENIED)
+ *
+ * Unlike a daemon restart, this tells the client library not to reconnect.
+ */
+void conn_dismiss(Conn *c, const char *why) {
+        conn_refuse(c->fd, SHMB_STATUS_DENIED, why);
+        conn_free(c);
 }
 
 /**
@@ -347,7 +367,7 @@ int conn_new(Manager *m, int fd, Conn **ret) {
         r = conn_limits_admit(&m->conn_limits, c->creds.uid, why, sizeof(why));
         if (r == CONN_LIMITS_REFUSED) {
                 log_notice("Refusing pid=%d uid=%u: %s", (int)c->pid, (unsigned)c->creds.uid, why);
-                conn_refuse(fd, why);
+                conn_refuse(fd, SHMB_STATUS_QUOTA, why);
                 r = CONN_E_REFUSED;
         }
         if (r != 0)
@@ -366,6 +386,7 @@ int conn_new(Manager *m, int fd, Conn **ret) {
         ev_io_start(m->loop, &c->io);
         list_append(&m->conns, &c->link);
         m->n_conns++;
+        manager_changed(m);
         *ret = c;
         return 0;
 
@@ -397,6 +418,7 @@ Conn *conn_free(Conn *c) {
         c->manager->n_conns--;
         conn_limits_release(&c->manager->conn_limits, c->creds.uid);
         manager_conn_closed(c->manager);
+        manager_changed(c->manager);
         safe_close(c->fd);
         free((gid_t *)c->creds.groups);
         free(c);

@@ -81,6 +81,7 @@ int dispatch_resize(Conn *c, const ProtoRequest *req) {
                                    s->name, (unsigned long long)size, strerror(-r));
         r = registry_resize(m->registry, s, size, charge);
         assert(r == 0);
+        manager_segment_changed(m, s);
         log_debug("Client pid=%d uid=%u grew '%s' to %llu bytes", (int)c->pid, (unsigned)c->creds.uid, s->name,
                   (unsigned long long)size);
         r = reply_seginfo(c, h, s, 0, -1);
@@ -116,6 +117,7 @@ int dispatch_publish(Conn *c, const ProtoRequest *req) {
                 return reply_error(c, h, segment_status_from_errno(r), LOG_NOTICE, "cannot publish '%s': %s",
                                    s->name, strerror(-r));
         s->flags |= PROTO_SEG_PUBLISHED | (frozen ? PROTO_SEG_FROZEN : 0);
+        manager_segment_changed(m, s);
         log_debug("Client pid=%d uid=%u published '%s'%s", (int)c->pid, (unsigned)c->creds.uid, s->name,
                   frozen ? " (frozen)" : " (writable mappings remain)");
         r = reply_seginfo(c, h, s, 0, -1);

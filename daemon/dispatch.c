@@ -24,9 +24,17 @@
 #define LIST_SCAN_MAX 8192      /* segments examined per LIST request */
 
 static uint8_t out[SHMB_MSG_MAX];
+static const char *request_segment;     /* the segment the current request names, for the journal */
 
 _printf_(5, 6) int reply_error(Conn *c, const ProtoHeader *h, int status, int level, const char *fmt, ...) {
         char text[SHMB_ERROR_TEXT_MAX + 1];
+        LogFields f = {
+                .segment = request_segment,
+                .client_pid = c->pid,
+                .client_uid = c->creds.uid,
+                .operation = proto_type_name(h->type),
+                .status = proto_status_name(status),
+        };
         ProtoBuf b;
         va_list ap;
         int n;
@@ -34,8 +42,8 @@ _printf_(5, 6) int reply_error(Conn *c, const ProtoHeader *h, int status, int le
         va_start(ap, fmt);
         vsnprintf(text, sizeof(text), fmt, ap);
         va_end(ap);
-        log_full_errno(level, 0, "Client pid=%d uid=%u: %s refused (%s): %s", (int)c->pid,
-                       (unsigned)c->creds.uid, proto_type_name(h->type), proto_status_name(status), text);
+        log_struct_errno(level, 0, &f, "Client pid=%d uid=%u: %s refused (%s): %s", (int)c->pid,
+                         (unsigned)c->creds.uid, proto_type_name(h->type), proto_status_name(status), text);
         proto_buf_init(&b, out, sizeof(out));
         n = proto_encode_error(&b, h->type, (uint16_t)status, h->req_id, text);
         return n < 0 ? n : conn_send(c, out, (size_t)n, -1);
@@ -274,8 +282,13 @@ static int handle_create(Conn *c, const ProtoRequest *req) {
                 return reply_error(c, h, status, LOG_NOTICE, "cannot create %llu-byte %s segment '%s': %s",
                                    (unsigned long long)size, backend_name(backend), name, strerror(-r));
         }
-        log_debug("Client pid=%d uid=%u created '%s' (%llu bytes, %s, mode %04o)", (int)c->pid,
-                  (unsigned)c->creds.uid, name, (unsigned long long)s->size, backend_name(backend), s->mode);
+        manager_segment_created(m, s);
+        log_struct_errno(LOG_DEBUG, 0,
+                         &((LogFields){ .segment = name, .client_pid = c->pid, .client_uid = c->creds.uid,
+                                        .operation = "create", .status = "OK" }),
+                         "Client pid=%d uid=%u created '%s' (id %llu, %llu bytes, %s, mode %04o)", (int)c->pid,
+                         (unsigned)c->creds.uid, name, (unsigned long long)s->id, (unsigned long long)s->size,
+                         backend_name(backend), s->mode);
         r = reply_seginfo(c, h, s, PROTO_SEG_CREATED, fd);
         events_emit(m, PROTO_EVENT_CREATED, s);
         waiters_wake(m, s);
@@ -359,6 +372,33 @@ static int handle_sync(Conn *c, const ProtoRequest *req) {
         return reply_empty(c, &req->hdr);
 }
 
+static int handle_reclaim(Conn *c, const ProtoRequest *req) {
+        Registry *reg = c->manager->registry;
+        Segment *s = registry_find_id(reg, req->reclaim.id);
+        bool write = !(req->reclaim.flags & PROTO_RECLAIM_RDONLY);
+        int r;
+
+        if (!s)
+                return reply_error(c, &req->hdr, SHMB_STATUS_NOT_FOUND, LOG_DEBUG,
+                                   "no segment with id %llu: it did not survive the daemon's restart",
+                                   (unsigned long long)req->reclaim.id);
+        r = registry_reclaim(reg, s, &c->holds, write);
+        if (r == REGISTRY_E_NOT_PENDING)
+                return reply_error(c, &req->hdr, SHMB_STATUS_NOT_HELD, LOG_DEBUG,
+                                   "no %s hold of process %d (uid %u) on segment %llu awaits reclaim",
+                                   access_word(write), (int)c->pid, (unsigned)c->creds.uid,
+                                   (unsigned long long)s->id);
+        if (r != 0)
+                return reply_registry_error(c, &req->hdr, r, s->name);
+        log_struct_errno(LOG_DEBUG, 0,
+                         &((LogFields){ .segment = s->name, .client_pid = c->pid, .client_uid = c->creds.uid,
+                                        .operation = "reclaim", .status = "OK" }),
+                         "Client pid=%d uid=%u reclaimed a %s hold on '%s' (id %llu)", (int)c->pid,
+                         (unsigned)c->creds.uid, access_word(write), s->name, (unsigned long long)s->id);
+        manager_changed(c->manager);
+        return reply_seginfo(c, &req->hdr, s, write ? 0 : PROTO_SEG_READONLY, -1);
+}
+
 static int handle_list(Conn *c, const ProtoRequest *req) {
         Registry *reg = c->manager->registry;
         uint32_t max = req->list.max_entries, count = 0, flags = 0;
@@ -409,6 +449,31 @@ static int handle_list(Conn *c, const ProtoRequest *req) {
         return n < 0 ? n : conn_send(c, out, (size_t)n, -1);
 }
 
+/* The segment a decoded request is about, if any. */
+static const char *request_segment_name(Conn *c, const ProtoRequest *req, int decode_status) {
+        Segment *s;
+
+        if (decode_status != 0)
+                return NULL;
+        switch (req->hdr.type) {
+        case SHMB_MSG_CREATE:
+                return req->create.name;
+        case SHMB_MSG_OPEN:
+                return req->open.name;
+        case SHMB_MSG_UNLINK:
+        case SHMB_MSG_STAT:
+        case SHMB_MSG_SYNC:
+                return req->stat.name;
+        case SHMB_MSG_RELEASE:
+        case SHMB_MSG_RECLAIM:
+                s = registry_find_id(c->manager->registry,
+                                     req->hdr.type == SHMB_MSG_RELEASE ? req->release.id : req->reclaim.id);
+                return s ? s->name : NULL;
+        default:
+                return NULL;
+        }
+}
+
 /**
  * dispatch_request() - handle one datagram from a client
  * @c:          connection
@@ -424,6 +489,7 @@ int dispatch_request(Conn *c, const uint8_t *buf, size_t len, size_t n_fds) {
         int s;
 
         s = proto_decode_request(buf, len, &req, &why);
+        request_segment = request_segment_name(c, &req, s);
         if (len < SHMB_HEADER_SIZE)
                 return log_notice_errno(EBADMSG, "Client pid=%d uid=%u sent a %zu-byte datagram, disconnecting",
                                         (int)c->pid, (unsigned)c->creds.uid, len);
@@ -463,6 +529,8 @@ int dispatch_request(Conn *c, const uint8_t *buf, size_t len, size_t n_fds) {
                 return dispatch_watch(c, &req);
         case SHMB_MSG_UNWATCH:
                 return dispatch_unwatch(c, &req);
+        case SHMB_MSG_RECLAIM:
+                return handle_reclaim(c, &req);
         }
         return reply_error(c, &req.hdr, SHMB_STATUS_UNSUPPORTED, LOG_DEBUG, "unknown message type");
 }

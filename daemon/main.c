@@ -14,8 +14,10 @@
 
 #include "config.h"
 #include "daemon/backend.h"
+#include "daemon/fdstore.h"
 #include "daemon/log.h"
 #include "daemon/manager.h"
+#include "daemon/restore.h"
 #include "util/size.h"
 
 static ManagerConfig arg_cfg;
@@ -46,16 +48,22 @@ static void help(void) {
                "\n"
                "Broker named shared-memory segments over a Unix socket.\n"
                "\n"
-               "  -s, --socket PATH                  client socket (default %s)\n"
+               "  -s, --socket PATH                  client socket, unless systemd passes one (default %s)\n"
                "      --admin-socket PATH            operators' socket (default: admin.sock beside the\n"
                "                                     client socket, %s)\n"
                "      --admin-group NAME|GID         this group may use the admin socket too (default: root only)\n"
                "      --no-admin                     no admin socket\n"
                "      --state-dir DIR                posix/sysv/file bookkeeping, file segments (default %s)\n"
+               "      --runtime-dir DIR              restart state, kept under systemd (default %s)\n"
+               "      --fd-store MODE                keep memfds in systemd's file-descriptor store across\n"
+               "                                     restarts: auto (if the unit has one; default), yes, no\n"
+               "      --reclaim-grace SEC            after a restart, how long holds wait for their owners\n"
+               "                                     to reclaim them (default %d)\n"
                "      --default-backend NAME         memfd (default), posix, sysv or file\n"
                "      --disable-backend NAME         refuse segments of this backend (repeatable)\n"
                "      --log-level LEVEL              err, warning, notice, info (default) or debug\n",
-               SHMB_SOCKET_PATH_DEFAULT, SHMB_ADMIN_SOCKET_PATH_DEFAULT, SHMB_STATE_DIR_DEFAULT);
+               SHMB_SOCKET_PATH_DEFAULT, SHMB_ADMIN_SOCKET_PATH_DEFAULT, SHMB_STATE_DIR_DEFAULT,
+               SHMB_RUNTIME_DIR_DEFAULT, SHMB_RECLAIM_GRACE_DEFAULT);
         for (size_t i = 0; i < ELEMENTSOF(limit_options); i++) {
                 char opt[64];
 
@@ -69,8 +77,10 @@ static void help(void) {
         printf("  -h, --help                         show this help\n"
                "      --version                      show the version\n"
                "\n"
-               "Sizes take K, M, G, T suffixes (powers of 1024). SIGTERM or SIGINT stop the\n"
-               "daemon and destroy every segment it made, except persistent file segments.\n");
+               "Sizes take K, M, G, T suffixes (powers of 1024). SIGINT, and SIGTERM without a\n"
+               "file-descriptor store, stop the daemon and destroy every segment it made, except\n"
+               "persistent file segments. Under systemd with a store, SIGTERM for a restart keeps\n"
+               "every segment for the next instance; SIGTERM for a stop destroys them.\n");
 }
 
 static int parse_limit(size_t i, const char *s) {
@@ -92,6 +102,18 @@ static int parse_limit(size_t i, const char *s) {
         }
         *limit_options[i].value = v;
         return 0;
+}
+
+static bool path_ok(const char *opt, const char *path) {
+        if (path[0] != '/') {
+                fprintf(stderr, "shmbrokerd: %s needs an absolute path, got '%s'\n", opt, path);
+                return false;
+        }
+        if (strchr(path, '\n')) {
+                fprintf(stderr, "shmbrokerd: %s must not contain a newline\n", opt);
+                return false;
+        }
+        return true;
 }
 
 /* --admin-group: a group name, or a numeric gid (which need not have a name). */
@@ -146,6 +168,20 @@ static int admin_config_finish(void) {
         return 0;
 }
 
+static int parse_grace(const char *s) {
+        unsigned long long v;
+        char *end;
+
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno || end == s || *end || s[0] == '-' || v > 86400) {
+                fprintf(stderr, "shmbrokerd: invalid value '%s' for --reclaim-grace (0 to 86400 seconds)\n", s);
+                return -EINVAL;
+        }
+        arg_cfg.reclaim_grace_sec = v;
+        return 0;
+}
+
 static int parse_argv(int argc, char **argv) {
         enum {
                 ARG_LOG_LEVEL = 0x100,
@@ -156,6 +192,9 @@ static int parse_argv(int argc, char **argv) {
                 ARG_ADMIN_SOCKET,
                 ARG_ADMIN_GROUP,
                 ARG_NO_ADMIN,
+                ARG_RUNTIME_DIR,
+                ARG_FD_STORE,
+                ARG_RECLAIM_GRACE,
                 ARG_LIMIT, /* ARG_LIMIT + i: limit_options[i] */
         };
         static const struct option fixed[] = {
@@ -165,6 +204,9 @@ static int parse_argv(int argc, char **argv) {
                 { "no-admin", no_argument, NULL, ARG_NO_ADMIN },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
+                { "fd-store", required_argument, NULL, ARG_FD_STORE },
+                { "reclaim-grace", required_argument, NULL, ARG_RECLAIM_GRACE },
                 { "default-backend", required_argument, NULL, ARG_DEFAULT_BACKEND },
                 { "disable-backend", required_argument, NULL, ARG_DISABLE_BACKEND },
                 { "help", no_argument, NULL, 'h' },
@@ -195,6 +237,21 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 case ARG_NO_ADMIN:
                         arg_no_admin = true;
+                        break;
+                case ARG_RUNTIME_DIR:
+                        arg_cfg.runtime_dir = optarg;
+                        break;
+                case ARG_FD_STORE:
+                        b = fdstore_mode_from_string(optarg);
+                        if (b < 0) {
+                                fprintf(stderr, "shmbrokerd: --fd-store takes auto, yes or no, not '%s'\n", optarg);
+                                return -EINVAL;
+                        }
+                        arg_cfg.fd_store = (FdStoreMode)b;
+                        break;
+                case ARG_RECLAIM_GRACE:
+                        if (parse_grace(optarg) < 0)
+                                return -EINVAL;
                         break;
                 case ARG_DEFAULT_BACKEND:
                 case ARG_DISABLE_BACKEND:
@@ -241,14 +298,9 @@ static int parse_argv(int argc, char **argv) {
                         backend_name(arg_cfg.default_backend));
                 return -EINVAL;
         }
-        if (arg_cfg.state_dir[0] != '/') {
-                fprintf(stderr, "shmbrokerd: --state-dir needs an absolute path, got '%s'\n", arg_cfg.state_dir);
+        if (!path_ok("--state-dir", arg_cfg.state_dir) || !path_ok("--socket", arg_cfg.socket_path) ||
+            !path_ok("--runtime-dir", arg_cfg.runtime_dir))
                 return -EINVAL;
-        }
-        if (arg_cfg.socket_path[0] != '/') {
-                fprintf(stderr, "shmbrokerd: --socket needs an absolute path, got '%s'\n", arg_cfg.socket_path);
-                return -EINVAL;
-        }
         if (admin_config_finish() < 0)
                 return -EINVAL;
         return 1;
@@ -287,6 +339,8 @@ int main(int argc, char **argv) {
                 r = admin_listen(m);
         if (r >= 0)
                 r = manager_start_backends(m);
+        if (r >= 0)
+                r = restore_run(m);
         if (r >= 0) {
                 log_info("shmbrokerd %s running (default backend %s)", PACKAGE_VERSION,
                          backend_name(arg_cfg.default_backend));

@@ -1,6 +1,8 @@
 /*
- * Manager: libev loop, listening socket, accept with back-off on fd
- * exhaustion, signals, and orderly shutdown (every segment destroyed).
+ * Manager: libev loop, accept with back-off on fd exhaustion, signals,
+ * the glue between registry, backends, restart state, file-descriptor store
+ * and notifications, and orderly shutdown: every segment destroyed at a
+ * stop, every segment left in place for the next instance at a restart.
  */
 
 #include <errno.h>
@@ -22,6 +24,7 @@
 #include "daemon/events.h"
 #include "daemon/log.h"
 #include "daemon/manager.h"
+#include "daemon/unit.h"
 #include "protocol/shmb-proto.h"
 #include "util/cleanup.h"
 
@@ -53,8 +56,11 @@ void manager_config_defaults(ManagerConfig *cfg) {
                 .backends = (1u << PROTO_BACKEND_MEMFD) | (1u << PROTO_BACKEND_POSIX) |
                             (1u << PROTO_BACKEND_SYSV) | (1u << PROTO_BACKEND_FILE),
                 .max_segment_size = ram,
+                .runtime_dir = SHMB_RUNTIME_DIR_DEFAULT,
                 .max_connections = 16384,
                 .max_connections_per_user = 1024,
+                .reclaim_grace_sec = SHMB_RECLAIM_GRACE_DEFAULT,
+                .fd_store = FDSTORE_AUTO,
                 .default_backend = PROTO_BACKEND_MEMFD,
                 .limits = {
                         .max_segments = 1000000,
@@ -127,28 +133,138 @@ static void segment_destroy_cb(Segment *s, void *userdata) {
                 events_emit(m, PROTO_EVENT_DESTROYED, s);
         if (!ops)
                 return;
+        if (m->stopping && m->keep_segments) {
+                if (ops->keep)
+                        ops->keep(s);
+                return;
+        }
         if (m->stopping && ops->detach) {
                 ops->detach(s);
                 return;
         }
-        log_debug("Segment '%s' (id %llu) destroyed", s->name, (unsigned long long)s->id);
+        log_struct_errno(LOG_DEBUG, 0, &((LogFields){ .segment = s->name, .operation = "destroy", .status = "OK" }),
+                         "Segment '%s' (id %llu) destroyed", s->name, (unsigned long long)s->id);
+        state_record_destroyed(m->state, s);
+        /* At a stop the service manager empties the whole store once the unit is down. */
+        if (s->backend == PROTO_BACKEND_MEMFD && s->recorded && !m->stopping)
+                fdstore_remove(&m->fdstore, s->id);
         ops->destroy(s);
+        if (!m->stopping)
+                manager_changed(m);
 }
 
 static void segment_unlinked_cb(Segment *s, void *userdata) {
         const BackendOps *ops = backend_get(s->backend);
         Manager *m = userdata;
 
+        if (m->stopping && m->keep_segments)
+                return; /* a creator disconnecting at a restart: the name stays for the next instance */
         log_debug("Segment '%s' (id %llu) lost its name", s->name, (unsigned long long)s->id);
         events_emit(m, PROTO_EVENT_UNLINKED, s);
+        state_record_unlinked(m->state, s);
         if (ops && ops->unlinked)
                 ops->unlinked(s);
 }
 
+static void hold_changed_cb(Segment *s, const PeerIdentity *who, bool writable, int64_t delta, void *userdata) {
+        Manager *m = userdata;
+
+        state_record_hold(m->state, s, who, writable, delta);
+}
+
+/**
+ * manager_segment_created() - a new segment's kernel object exists
+ * @m:          manager
+ * @s:          segment
+ *
+ * Its memfd goes to the file-descriptor store before the segment is
+ * recorded in the restart state, so that a recorded memfd is always stored.
+ */
+void manager_segment_created(Manager *m, Segment *s) {
+        if (s->backend == PROTO_BACKEND_MEMFD && s->obj.fd >= 0)
+                fdstore_push(&m->fdstore, s->id, s->obj.fd);
+        state_record_segment(m->state, s);
+        manager_changed(m);
+}
+
+/**
+ * manager_segment_changed() - a recorded segment grew or was published
+ * @m:          manager
+ * @s:          segment
+ *
+ * Records it again (attributes and holds), so a restart restores it as it is now.
+ */
+void manager_segment_changed(Manager *m, Segment *s) {
+        state_record_segment(m->state, s);
+}
+
+static void status_text(char *buf, size_t size, void *userdata) {
+        Manager *m = userdata;
+        uint64_t pending = registry_pending_count(m->registry);
+        int n;
+
+        n = snprintf(buf, size, "%llu segments, %llu connections", (unsigned long long)registry_count(m->registry),
+                     (unsigned long long)m->n_conns);
+        if (pending > 0 && n > 0 && (size_t)n < size)
+                snprintf(buf + n, size - (size_t)n, "; %llu holds await reclaim", (unsigned long long)pending);
+}
+
+/**
+ * manager_changed() - segments or connections changed: update STATUS= (rate-limited)
+ * @m:          manager
+ */
+void manager_changed(Manager *m) {
+        if (!m->stopping)
+                notify_status_changed(&m->notify);
+}
+
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
-        log_info("Received %s, stopping", strsignal(w->signum));
-        (void)sd_notify(0, "STOPPING=1");
+        Manager *m = ev_userdata(loop);
+        int r;
+
+        m->keep_segments = false;
+        if (w->signum == SIGTERM && m->state) {
+                /* Under a file-descriptor store: is this "systemctl stop" or the stop half of a restart? */
+                r = unit_restart_pending();
+                m->keep_segments = r != 0;
+                if (r > 0)
+                        log_info("Received SIGTERM for a restart: keeping every segment for the next instance");
+                else if (r < 0)
+                        log_warning_errno(r, "Received SIGTERM, and cannot tell a restart from a stop (%m): "
+                                          "keeping every segment for the next instance, which reaps them if unwanted");
+                else
+                        log_info("Received SIGTERM for a stop: destroying every segment");
+        } else {
+                log_info("Received %s, stopping", strsignal(w->signum));
+        }
+        notify_stopping(&m->notify);
         ev_break(loop, EVBREAK_ALL);
+}
+
+static void grace_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        Manager *m = container_of(w, Manager, grace);
+        uint64_t before = registry_count(m->registry), n;
+
+        n = registry_drop_pending(m->registry);
+        log_info("Reclaim grace period over: released %llu holds whose owners did not come back; "
+                 "%llu segments ended with them",
+                 (unsigned long long)n, (unsigned long long)(before - registry_count(m->registry)));
+        manager_changed(m);
+}
+
+/**
+ * manager_start_grace() - after a restore: holds not reclaimed within the grace period are dropped
+ * @m:          manager
+ */
+void manager_start_grace(Manager *m) {
+        ev_timer_set(&m->grace, (ev_tstamp)m->cfg.reclaim_grace_sec, 0.);
+        ev_timer_start(m->loop, &m->grace);
+}
+
+static void maintain_cb(struct ev_loop *loop, ev_prepare *w, int revents) {
+        Manager *m = container_of(w, Manager, maintain);
+
+        state_writer_maintain(m->state);
 }
 
 static void listen_pause(Manager *m) {
@@ -192,6 +308,17 @@ static void accept_retry_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 }
 
 /**
+ * manager_start_accepting() - serve clients on a listening socket
+ * @m:          manager
+ * @fd:         non-blocking listening socket, owned by the manager from now on
+ */
+void manager_start_accepting(Manager *m, int fd) {
+        m->listen_fd = fd;
+        ev_io_init(&m->listen_io, accept_cb, m->listen_fd, EV_READ);
+        ev_io_start(m->loop, &m->listen_io);
+}
+
+/**
  * manager_conn_closed() - a connection went away (hook for accept resumption)
  * @m:          manager
  */
@@ -219,6 +346,7 @@ int manager_new(Manager **ret, const ManagerConfig *cfg) {
         m->cfg = *cfg;
         m->listen_fd = -1;
         m->lock_fd = -1;
+        m->fdstore = (FdStore)FDSTORE_NULL;
         list_init(&m->conns);
         list_init(&m->watches);
         m->conn_limits.max_total = cfg->max_connections;
@@ -241,7 +369,12 @@ int manager_new(Manager **ret, const ManagerConfig *cfg) {
         registry_set_unlink_fn(m->registry, segment_unlinked_cb);
         registry_set_clock(m->registry, now_usec);
         registry_set_idle_fn(m->registry, segment_idle_cb);
+        registry_set_hold_fn(m->registry, hold_changed_cb);
+        notify_init(&m->notify, m->loop, status_text, m);
         ev_timer_init(&m->accept_retry, accept_retry_cb, ACCEPT_RETRY_SEC, 0.);
+        ev_timer_init(&m->grace, grace_cb, 0., 0.);
+        ev_prepare_init(&m->maintain, maintain_cb);
+        ev_prepare_start(m->loop, &m->maintain);
         ev_signal_init(&m->sig_term, signal_cb, SIGTERM);
         ev_signal_init(&m->sig_int, signal_cb, SIGINT);
         ev_signal_start(m->loop, &m->sig_term);
@@ -250,98 +383,14 @@ int manager_new(Manager **ret, const ManagerConfig *cfg) {
         return 0;
 }
 
-/* A path that exists: refuse if a daemon answers there, remove it if stale. */
-static int socket_path_clear(const char *path) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        _cleanup_close_ int fd = -1;
-        struct stat st;
-
-        if (lstat(path, &st) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (!S_ISSOCK(st.st_mode))
-                return log_error_errno(EEXIST, "'%s' exists and is not a socket; refusing to replace it", path);
-        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        memcpy(sa.sun_path, path, strlen(path));
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-                return log_error_errno(EADDRINUSE, "Another daemon is listening on '%s'", path);
-        if (unlink(path) < 0 && errno != ENOENT)
-                return log_error_errno(errno, "Failed to remove stale socket '%s': %m", path);
-        return 0;
-}
-
-/**
- * manager_socket_path_clear() - make a socket path free for bind()
- * @path:       socket path
- *
- * Refuses if a daemon answers there or the path is not a socket; removes a
- * stale socket.
- *
- * Return: 0 or negative errno (logged).
- */
-int manager_socket_path_clear(const char *path) {
-        return socket_path_clear(path);
-}
-
-/**
- * manager_listen() - bind and listen on cfg.socket_path (mode 0666)
- * @m:          manager
- *
- * Creates the parent directory (0755) if missing and replaces a stale
- * socket left by a dead instance; refuses if a live daemon answers.
- *
- * Return: 0 or negative errno (logged).
- */
-int manager_listen(Manager *m) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        const char *path = m->cfg.socket_path;
-        _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *dir = NULL;
-        char *slash;
-        int r;
-
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return log_error_errno(ENAMETOOLONG, "Socket path '%s' is longer than %zu bytes", path,
-                                       sizeof(sa.sun_path) - 1);
-        dir = strdup(path);
-        if (!dir)
-                return -ENOMEM;
-        slash = strrchr(dir, '/');
-        if (slash && slash != dir) {
-                *slash = 0;
-                if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                        return log_error_errno(errno, "Failed to create '%s': %m", dir);
-        }
-        r = socket_path_clear(path);
-        if (r < 0)
-                return r;
-        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return log_error_errno(errno, "Failed to create socket: %m");
-        memcpy(sa.sun_path, path, strlen(path));
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-                return log_error_errno(errno, "Failed to bind '%s': %m", path);
-        m->socket_bound = true;
-        if (chmod(path, 0666) < 0)
-                return log_error_errno(errno, "Failed to chmod '%s': %m", path);
-        if (listen(fd, SOMAXCONN) < 0)
-                return log_error_errno(errno, "Failed to listen on '%s': %m", path);
-        m->listen_fd = TAKE_FD(fd);
-        ev_io_init(&m->listen_io, accept_cb, m->listen_fd, EV_READ);
-        ev_io_start(m->loop, &m->listen_io);
-        log_info("Listening on %s", path);
-        return 0;
-}
-
 /**
  * manager_start_backends() - claim the state directory and set up backends
  * @m:          manager, listening (so no other daemon serves this socket)
  *
- * The state directory is needed by the posix, sysv and file backends; it is
- * created (0755) if missing and locked, so that two daemons never share one
- * (each would take the other's objects for leftovers). Then each
- * backend reaps what a dead instance left and restores what persists.
+ * The state directory is needed by the posix, sysv and file backends and to
+ * restore after a restart; it is created (0755) if missing and locked, so
+ * that two daemons never share one (each would take the other's objects for
+ * leftovers). Then each backend opens what it needs; restore_run() follows.
  *
  * Return: 0 or negative errno (logged).
  */
@@ -350,7 +399,7 @@ int manager_start_backends(Manager *m) {
         BackendConfig bc = { .state_dir = cfg->state_dir, .enabled = cfg->backends };
         _cleanup_free_ char *lock = NULL;
 
-        if (cfg->backends & ~(1u << PROTO_BACKEND_MEMFD)) {
+        if ((cfg->backends & ~(1u << PROTO_BACKEND_MEMFD)) || m->fdstore.enabled) {
                 if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST)
                         return log_error_errno(errno, "Cannot create state directory '%s': %m "
                                                "(use --state-dir, or disable the posix, sysv and file backends)",
@@ -375,7 +424,7 @@ int manager_start_backends(Manager *m) {
  * Return: 0.
  */
 int manager_run(Manager *m) {
-        (void)sd_notifyf(0, "READY=1\nSTATUS=Serving on %s", m->cfg.socket_path);
+        notify_ready(&m->notify);
         ev_run(m->loop, 0);
         return 0;
 }
@@ -389,13 +438,19 @@ int manager_run(Manager *m) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        /* Connections closing and segments released now are the daemon letting go, not state. */
+        state_writer_freeze(m->state);
+        m->stopping = true;
         list_for_each_safe(l, &m->conns)
                 conn_free(list_entry(l, Conn, link));
         admin_close(m);
         hmap_deinit(&m->conns_by_id);
-        m->stopping = true;
         m->registry = registry_free(m->registry);
         hmap_deinit(&m->waiters);
+        if (!m->keep_segments)
+                state_writer_remove(m->state);
+        m->state = state_writer_free(m->state);
+        fdstore_done(&m->fdstore);
         conn_limits_deinit(&m->conn_limits);
         safe_close(m->lock_fd);
         if (m->listen_fd >= 0) {
@@ -404,7 +459,10 @@ Manager *manager_free(Manager *m) {
         }
         if (m->socket_bound)
                 (void)unlink(m->cfg.socket_path);
+        notify_deinit(&m->notify);
         ev_timer_stop(m->loop, &m->accept_retry);
+        ev_timer_stop(m->loop, &m->grace);
+        ev_prepare_stop(m->loop, &m->maintain);
         ev_signal_stop(m->loop, &m->sig_term);
         ev_signal_stop(m->loop, &m->sig_int);
         ev_loop_destroy(m->loop);

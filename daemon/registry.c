@@ -13,34 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/registry.h"
+#include "daemon/registry-internal.h"
 #include "util/cleanup.h"
-
-typedef struct UserUsage {
-        HNode node;
-        uid_t uid;
-        uint64_t segments;
-        uint64_t bytes;
-} UserUsage;
-
-struct Registry {
-        RegistryLimits limits;
-        RegistryDestroyFn destroy;
-        RegistryUnlinkFn unlinked;
-        RegistryClockFn clock;
-        RegistryIdleFn idle;
-        void *userdata;
-        HMap by_name;
-        HMap by_id;
-        HMap holds;
-        HMap users;
-        List segments;
-        uint64_t next_id;
-        uint64_t n_segments;
-        uint64_t n_bytes;
-        uint64_t backend_segments[_PROTO_BACKEND_MAX];
-        uint64_t backend_bytes[_PROTO_BACKEND_MAX];
-};
 
 static uint64_t hold_hash(const HoldSet *set, uint64_t id) {
         uint64_t k[2] = { (uint64_t)(uintptr_t)set, id };
@@ -93,14 +67,67 @@ void registry_set_idle_fn(Registry *r, RegistryIdleFn fn) {
         r->idle = fn;
 }
 
-static void segment_unname(Registry *r, Segment *s) {
+/**
+ * registry_set_limits() - change the quotas (they apply to later creates)
+ * @r:          registry
+ * @limits:     new limits
+ */
+void registry_set_limits(Registry *r, const RegistryLimits *limits) {
+        r->limits = *limits;
+}
+
+/**
+ * registry_set_hold_fn() - be told about every change of holds (and pending holds)
+ * @r:          registry
+ * @fn:         called with the holder's identity, the access and the change in
+ *              opens; not called while the registry is freed
+ */
+void registry_set_hold_fn(Registry *r, RegistryHoldFn fn) {
+        r->hold_changed = fn;
+}
+
+/**
+ * registry_hold_changed() - report a change of @who's opens on @s
+ * @r:          registry
+ * @s:          segment
+ * @who:        holder
+ * @old_writable: access before
+ * @old_count:  opens before (0: none)
+ * @new_writable: access after
+ * @new_count:  opens after (0: none)
+ */
+void registry_hold_changed(Registry *r, Segment *s, const PeerIdentity *who, bool old_writable,
+                           uint64_t old_count, bool new_writable, uint64_t new_count) {
+        if (!r->hold_changed)
+                return;
+        if (old_count > 0 && (old_writable != new_writable || new_count == 0)) {
+                r->hold_changed(s, who, old_writable, -(int64_t)old_count, r->userdata);
+                old_count = 0;
+        }
+        if (new_count != old_count)
+                r->hold_changed(s, who, new_writable, (int64_t)new_count - (int64_t)old_count, r->userdata);
+}
+
+/**
+ * segment_unname() - remove a segment's name (it must have one)
+ * @r:          registry
+ * @s:          segment
+ */
+void segment_unname(Registry *r, Segment *s) {
         hmap_remove(&r->by_name, &s->name_node);
         s->linked = false;
         if (r->unlinked)
                 r->unlinked(s, r->userdata);
 }
 
-static UserUsage *user_find(Registry *r, uid_t uid) {
+/**
+ * user_find() - the usage record of @uid
+ * @r:          registry
+ * @uid:        user
+ *
+ * Return: the record, or NULL.
+ */
+UserUsage *user_find(Registry *r, uid_t uid) {
         uint64_t h = hash_u64(uid);
 
         for (HNode *n = hmap_first(&r->users, h); n; n = hmap_next(n)) {
@@ -112,9 +139,19 @@ static UserUsage *user_find(Registry *r, uid_t uid) {
         return NULL;
 }
 
-static void segment_free(Registry *r, Segment *s) {
+/**
+ * segment_free() - unindex and free a segment, calling the destroy callback first
+ * @r:          registry
+ * @s:          segment, with no holds
+ */
+void segment_free(Registry *r, Segment *s) {
         UserUsage *u;
 
+        list_for_each_safe(l, &s->pending) {
+                list_unlink(l);
+                free(list_entry(l, PendingHold, seg_link));
+                r->n_pending--;
+        }
         if (r->destroy)
                 r->destroy(s, r->userdata);
         if (s->linked)
@@ -140,8 +177,18 @@ static void segment_free(Registry *r, Segment *s) {
         free(s);
 }
 
-static bool segment_maybe_free(Registry *r, Segment *s) {
-        if (s->n_holders == 0 && (!s->linked || s->lifetime == PROTO_LIFETIME_HOLDERS)) {
+/**
+ * segment_maybe_free() - free @s if its lifetime has ended
+ * @r:          registry
+ * @s:          segment
+ *
+ * Pending holds count as holds until they are reclaimed or dropped.
+ *
+ * Return: true if @s was freed.
+ */
+bool segment_maybe_free(Registry *r, Segment *s) {
+        if (s->n_holders == 0 && list_is_empty(&s->pending) &&
+            (!s->linked || s->lifetime == PROTO_LIFETIME_HOLDERS)) {
                 segment_free(r, s);
                 return true;
         }
@@ -151,6 +198,8 @@ static bool segment_maybe_free(Registry *r, Segment *s) {
 static void hold_free(Registry *r, Hold *h) {
         Segment *s = h->segment;
 
+        registry_hold_changed(r, s, &h->set->who, h->writable, h->count, h->writable, 0);
+
         hmap_remove(&r->holds, &h->node);
         list_unlink(&h->seg_link);
         list_unlink(&h->set_link);
@@ -158,7 +207,7 @@ static void hold_free(Registry *r, Hold *h) {
         h->set->bytes -= s->size;
         s->n_holders--;
         free(h);
-        if (!segment_maybe_free(r, s) && s->n_holders == 0 && r->idle)
+        if (!segment_maybe_free(r, s) && s->n_holders == 0 && list_is_empty(&s->pending) && r->idle)
                 r->idle(s, true, r->userdata);
 }
 
@@ -173,6 +222,7 @@ static void hold_free(Registry *r, Hold *h) {
 Registry *registry_free(Registry *r) {
         if (!r)
                 return NULL;
+        r->hold_changed = NULL;
         list_for_each_safe(l, &r->segments) {
                 Segment *s = list_entry(l, Segment, id_link);
 
@@ -207,6 +257,7 @@ void holdset_init(HoldSet *set) {
         set->n_holds = 0;
         set->owner_id = 0;
         set->bytes = 0;
+        set->who = (PeerIdentity){};
 }
 
 /**
@@ -328,6 +379,8 @@ int registry_hold(Registry *r, Segment *s, HoldSet *set, bool writable) {
 
         if (h) {
                 s->last_opened_usec = now;
+                registry_hold_changed(r, s, &set->who, h->writable, h->count, h->writable || writable,
+                                      h->count + 1);
                 h->count++;
                 h->writable |= writable;
                 return 0;
@@ -354,7 +407,99 @@ int registry_hold(Registry *r, Segment *s, HoldSet *set, bool writable) {
         set->bytes += s->size;
         if (s->n_holders++ == 0 && r->idle)
                 r->idle(s, false, r->userdata);
+        registry_hold_changed(r, s, &set->who, writable, 0, writable, 1);
         return 0;
+}
+
+/* Keep r->segments in ascending id order (restored ids may arrive in any order). */
+static void segment_list_insert(Registry *r, Segment *s) {
+        List *where = &r->segments;
+
+        /* New ids are the largest: the common case is an append. */
+        while (where->prev != &r->segments && list_entry(where->prev, Segment, id_link)->id > s->id)
+                where = where->prev;
+        list_insert_before(where, &s->id_link);
+}
+
+/**
+ * segment_add() - allocate a segment, index it and charge its owner
+ * @r:          registry
+ * @p:          attributes
+ * @id:         its id (unused by any live segment)
+ * @linked:     enter the name (which must be free) in the name map
+ * @ret:        the segment, unheld; its object fields are -1
+ *
+ * No quota is checked here. next_id moves above @id.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int segment_add(Registry *r, const SegmentParams *p, uint64_t id, bool linked, Segment **ret) {
+        UserUsage *u;
+        Segment *s;
+
+        u = user_find(r, p->uid);
+        if (!u) {
+                u = calloc(1, sizeof(*u));
+                if (!u)
+                        return -ENOMEM;
+                u->uid = p->uid;
+                if (hmap_insert(&r->users, &u->node, hash_u64(p->uid)) < 0) {
+                        free(u);
+                        return -ENOMEM;
+                }
+        }
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                goto fail_user;
+        s->registry = r;
+        s->id = id;
+        snprintf(s->name, sizeof(s->name), "%s", p->name);
+        s->size = p->size;
+        s->max_size = p->max_size ? p->max_size : p->size;
+        s->charged = p->charge ? p->charge : p->size;
+        s->ttl_sec = p->ttl_sec;
+        s->uid = p->uid;
+        s->gid = p->gid;
+        s->mode = p->mode;
+        s->lifetime = p->lifetime;
+        s->backend = p->backend;
+        s->flags = p->flags;
+        s->created_usec = p->created_usec;
+        s->linked = linked;
+        s->obj = (SegmentObject){ .fd = -1, .ro_fd = -1, .shmid = -1 };
+        list_init(&s->holds);
+        list_init(&s->id_link);
+        list_init(&s->creator_link);
+        list_init(&s->pending);
+        if (linked && hmap_insert(&r->by_name, &s->name_node, hash_bytes(s->name, strlen(s->name))) < 0)
+                goto fail_seg;
+        if (hmap_insert(&r->by_id, &s->id_node, hash_u64(s->id)) < 0) {
+                if (linked)
+                        hmap_remove(&r->by_name, &s->name_node);
+                goto fail_seg;
+        }
+        if (id >= r->next_id)
+                r->next_id = id + 1;
+        segment_list_insert(r, s);
+        u->segments++;
+        u->bytes += s->charged;
+        r->n_segments++;
+        r->n_bytes += s->charged;
+        if (s->backend < _PROTO_BACKEND_MAX) {
+                r->backend_segments[s->backend]++;
+                r->backend_bytes[s->backend] += s->size;
+        }
+        *ret = s;
+        return 0;
+
+fail_seg:
+        free(s);
+fail_user:
+        if (u->segments == 0) {
+                hmap_remove(&r->users, &u->node);
+                free(u);
+        }
+        return -ENOMEM;
 }
 
 /**
@@ -372,7 +517,6 @@ int registry_hold(Registry *r, Segment *s, HoldSet *set, bool writable) {
  * Return: 0, REGISTRY_E_EXISTS, REGISTRY_E_QUOTA_*, or -ENOMEM.
  */
 int registry_create(Registry *r, const SegmentParams *p, HoldSet *creator, Segment **ret) {
-        UserUsage *u;
         Segment *s;
         int q;
 
@@ -384,56 +528,9 @@ int registry_create(Registry *r, const SegmentParams *p, HoldSet *creator, Segme
                 return q;
         if (creator && r->limits.max_holds_per_conn && creator->n_holds >= r->limits.max_holds_per_conn)
                 return REGISTRY_E_QUOTA_HOLDS;
-
-        u = user_find(r, p->uid);
-        if (!u) {
-                u = calloc(1, sizeof(*u));
-                if (!u)
-                        return -ENOMEM;
-                u->uid = p->uid;
-                if (hmap_insert(&r->users, &u->node, hash_u64(p->uid)) < 0) {
-                        free(u);
-                        return -ENOMEM;
-                }
-        }
-        s = calloc(1, sizeof(*s));
-        if (!s)
-                goto fail_user;
-        s->registry = r;
-        s->id = r->next_id;
-        snprintf(s->name, sizeof(s->name), "%s", p->name);
-        s->size = p->size;
-        s->max_size = p->max_size ? p->max_size : p->size;
-        s->charged = p->charge ? p->charge : p->size;
-        s->ttl_sec = p->ttl_sec;
-        s->uid = p->uid;
-        s->gid = p->gid;
-        s->mode = p->mode;
-        s->lifetime = p->lifetime;
-        s->backend = p->backend;
-        s->flags = p->flags;
-        s->created_usec = p->created_usec;
-        s->linked = true;
-        s->obj = (SegmentObject){ .fd = -1, .ro_fd = -1, .shmid = -1 };
-        list_init(&s->holds);
-        list_init(&s->id_link);
-        list_init(&s->creator_link);
-        if (hmap_insert(&r->by_name, &s->name_node, hash_bytes(s->name, strlen(s->name))) < 0)
-                goto fail_seg;
-        if (hmap_insert(&r->by_id, &s->id_node, hash_u64(s->id)) < 0) {
-                hmap_remove(&r->by_name, &s->name_node);
-                goto fail_seg;
-        }
-        r->next_id++;
-        list_append(&r->segments, &s->id_link);
-        u->segments++;
-        u->bytes += s->charged;
-        r->n_segments++;
-        r->n_bytes += s->charged;
-        if (s->backend < _PROTO_BACKEND_MAX) {
-                r->backend_segments[s->backend]++;
-                r->backend_bytes[s->backend] += s->size;
-        }
+        q = segment_add(r, p, r->next_id, true, &s);
+        if (q < 0)
+                return q;
         if (!creator) {
                 *ret = s;
                 return 0;
@@ -453,15 +550,6 @@ int registry_create(Registry *r, const SegmentParams *p, HoldSet *creator, Segme
         s->last_opened_usec = s->created_usec;  /* creating is the first open */
         *ret = s;
         return 0;
-
-fail_seg:
-        free(s);
-fail_user:
-        if (u->segments == 0) {
-                hmap_remove(&r->users, &u->node);
-                free(u);
-        }
-        return -ENOMEM;
 }
 
 /**
@@ -480,8 +568,12 @@ int registry_release(Registry *r, HoldSet *set, uint64_t id) {
 
         if (!h)
                 return REGISTRY_E_NOT_HELD;
-        if (--h->count == 0)
+        if (h->count == 1) {
                 hold_free(r, h);
+                return 0;
+        }
+        registry_hold_changed(r, h->segment, &set->who, h->writable, h->count, h->writable, h->count - 1);
+        h->count--;
         return 0;
 }
 
@@ -646,6 +738,8 @@ const char *registry_strerror(int code) {
                 return "this connection's limit on holds is reached";
         case REGISTRY_E_SHRINK:
                 return "segments only grow";
+        case REGISTRY_E_NOT_PENDING:
+                return "no hold of this process on that segment awaits reclaim";
         default:
                 return "unknown registry error";
         }

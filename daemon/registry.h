@@ -28,6 +28,7 @@ enum {
         REGISTRY_E_QUOTA_BYTES,
         REGISTRY_E_QUOTA_HOLDS,
         REGISTRY_E_SHRINK,
+        REGISTRY_E_NOT_PENDING,
 };
 
 typedef struct RegistryLimits {
@@ -38,6 +39,17 @@ typedef struct RegistryLimits {
         uint64_t max_holds_per_conn;
 } RegistryLimits;
 
+/*
+ * Who holds: the kernel's record of a connection's peer. A daemon restart
+ * keeps holds under this identity, and only a connection from the same
+ * process (pid and start time) and uid may take them back.
+ */
+typedef struct PeerIdentity {
+        pid_t pid;
+        uid_t uid;
+        uint64_t start_time;            /* /proc/PID/stat field 22; 0: unknown (never reclaims) */
+} PeerIdentity;
+
 /* What a connection holds; embedded in the connection. */
 typedef struct HoldSet {
         List holds;                     /* Hold.set_link */
@@ -45,7 +57,16 @@ typedef struct HoldSet {
         uint64_t n_holds;
         uint64_t owner_id;              /* the connection's id: orders Segment.holds */
         uint64_t bytes;                 /* sum of the sizes of the segments held */
+        PeerIdentity who;               /* the connection's peer (zero in unit tests) */
 } HoldSet;
+
+/* A hold recorded before a restart that its owner has not reclaimed yet. */
+typedef struct PendingHold {
+        List seg_link;                  /* Segment.pending */
+        PeerIdentity who;
+        uint64_t count;                 /* opens still to reclaim */
+        bool writable;
+} PendingHold;
 
 typedef struct Hold {
         Segment *segment;
@@ -63,6 +84,7 @@ typedef struct SegmentObject {
         int fd;                         /* read-write fd, or -1 */
         int ro_fd;                      /* cached read-only fd, or -1 */
         int shmid;                      /* System V id, or -1 */
+        pid_t shm_cpid;                 /* System V: the creating daemon's pid (shm_cpid) */
 } SegmentObject;
 
 struct Segment {
@@ -86,6 +108,10 @@ struct Segment {
         uint32_t ttl_sec;               /* lifetime "ttl" */
         bool linked;                    /* the name still refers to it */
         uint64_t n_holders;             /* distinct holding connections */
+        List pending;                   /* PendingHold.seg_link, after a restart */
+        bool has_pending_creator;       /* lifetime "creator": the creator may come back */
+        bool recorded;                  /* the state journal knows it (daemon/state.c) */
+        PeerIdentity pending_creator;
         uint64_t created_usec;
         uint64_t last_opened_usec;      /* last create/open (registry clock), 0: never */
         void *userdata;                 /* the daemon's (the TTL timer) */
@@ -112,11 +138,15 @@ typedef void (*RegistryDestroyFn)(Segment *s, void *userdata);
 typedef void (*RegistryUnlinkFn)(Segment *s, void *userdata);
 typedef uint64_t (*RegistryClockFn)(void);
 typedef void (*RegistryIdleFn)(Segment *s, bool idle, void *userdata);
+/* Opens held (or pending) by @who on @s with this access changed by @delta. */
+typedef void (*RegistryHoldFn)(Segment *s, const PeerIdentity *who, bool writable, int64_t delta, void *userdata);
 
 int registry_new(Registry **ret, const RegistryLimits *limits, RegistryDestroyFn destroy, void *userdata);
 Registry *registry_free(Registry *r);
 void registry_set_unlink_fn(Registry *r, RegistryUnlinkFn fn);
 void registry_set_idle_fn(Registry *r, RegistryIdleFn fn);
+void registry_set_hold_fn(Registry *r, RegistryHoldFn fn);
+void registry_set_limits(Registry *r, const RegistryLimits *limits);
 
 void holdset_init(HoldSet *set);
 void registry_holdset_clear(Registry *r, HoldSet *set);
@@ -127,6 +157,16 @@ int registry_release(Registry *r, HoldSet *set, uint64_t id);
 void registry_unlink(Registry *r, Segment *s);
 int registry_resize_check(Registry *r, const Segment *s, uint64_t charge);
 int registry_resize(Registry *r, Segment *s, uint64_t size, uint64_t charge);
+
+int registry_restore(Registry *r, const SegmentParams *p, uint64_t id, bool linked, Segment **ret);
+int registry_add_pending(Registry *r, Segment *s, const PeerIdentity *who, bool writable, uint64_t count);
+void registry_set_pending_creator(Registry *r, Segment *s, const PeerIdentity *who);
+int registry_reclaim(Registry *r, Segment *s, HoldSet *set, bool writable);
+uint64_t registry_drop_pending(Registry *r);
+uint64_t registry_pending_count(const Registry *r);
+void registry_discard(Registry *r, Segment *s);
+void registry_reserve_ids(Registry *r, uint64_t next_id);
+bool peer_identity_equal(const PeerIdentity *a, const PeerIdentity *b);
 
 Segment *registry_find(Registry *r, const char *name);
 Segment *registry_find_id(Registry *r, uint64_t id);

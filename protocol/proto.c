@@ -178,8 +178,9 @@ const char *proto_type_name(uint16_t type) {
         static const char *const names[_SHMB_MSG_REQUEST_MAX] = {
                 [SHMB_MSG_HELLO] = "hello",   [SHMB_MSG_CREATE] = "create", [SHMB_MSG_OPEN] = "open",
                 [SHMB_MSG_RELEASE] = "release", [SHMB_MSG_UNLINK] = "unlink", [SHMB_MSG_STAT] = "stat",
-                [SHMB_MSG_LIST] = "list",     [SHMB_MSG_SYNC] = "sync",     [SHMB_MSG_RESIZE] = "resize",
-                [SHMB_MSG_PUBLISH] = "publish", [SHMB_MSG_WATCH] = "watch", [SHMB_MSG_UNWATCH] = "unwatch",
+                [SHMB_MSG_LIST] = "list",     [SHMB_MSG_SYNC] = "sync",     [SHMB_MSG_RECLAIM] = "reclaim",
+                [SHMB_MSG_RESIZE] = "resize", [SHMB_MSG_PUBLISH] = "publish", [SHMB_MSG_WATCH] = "watch",
+                [SHMB_MSG_UNWATCH] = "unwatch",
         };
 
         type &= (uint16_t)~SHMB_MSG_REPLY;
@@ -403,6 +404,22 @@ int proto_decode_request(const void *buf, size_t len, ProtoRequest *ret, const c
                 if (get_u32(&r) != 0 && !r.short_read) {
                         *ret_why = "reserved field must be zero";
                         return SHMB_STATUS_INVALID;
+                }
+                break;
+        case SHMB_MSG_RECLAIM:
+                ret->reclaim.id = get_u64(&r);
+                ret->reclaim.flags = get_u16(&r);
+                if ((get_u16(&r) != 0 || get_u32(&r) != 0) && !r.short_read) {
+                        *ret_why = "reserved fields must be zero";
+                        return SHMB_STATUS_INVALID;
+                }
+                if (!r.short_read && ret->reclaim.id == 0) {
+                        *ret_why = "segment id 0 does not exist";
+                        return SHMB_STATUS_INVALID;
+                }
+                if (ret->reclaim.flags & ~PROTO_RECLAIM_FLAGS_ALL) {
+                        *ret_why = "unknown reclaim flags";
+                        return SHMB_STATUS_UNSUPPORTED;
                 }
                 break;
         }
@@ -796,6 +813,24 @@ int proto_encode_list(ProtoBuf *b, uint32_t req_id, uint64_t after_id, uint32_t 
         proto_put_header(b, SHMB_MSG_LIST, 0, req_id);
         proto_put_u64(b, after_id);
         proto_put_u32(b, max_entries);
+        proto_put_u32(b, 0);
+        return proto_finish(b);
+}
+
+/**
+ * proto_encode_reclaim() - RECLAIM request
+ * @b:          empty buffer
+ * @req_id:     request id
+ * @id:         segment id from the CREATE or OPEN reply that made the hold
+ * @flags:      PROTO_RECLAIM_RDONLY for a read-only open
+ *
+ * Return: message length or -EMSGSIZE.
+ */
+int proto_encode_reclaim(ProtoBuf *b, uint32_t req_id, uint64_t id, uint16_t flags) {
+        proto_put_header(b, SHMB_MSG_RECLAIM, 0, req_id);
+        proto_put_u64(b, id);
+        proto_put_u16(b, flags);
+        proto_put_u16(b, 0);
         proto_put_u32(b, 0);
         return proto_finish(b);
 }

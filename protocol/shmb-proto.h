@@ -35,6 +35,7 @@ enum {
         SHMB_MSG_STAT = 0x0006,
         SHMB_MSG_LIST = 0x0007,
         SHMB_MSG_SYNC = 0x0008,
+        SHMB_MSG_RECLAIM = 0x0009,      /* take back a hold after a daemon restart */
         SHMB_MSG_RESIZE = 0x000A,       /* grow a segment */
         SHMB_MSG_PUBLISH = 0x000B,      /* make a segment immutable */
         SHMB_MSG_WATCH = 0x000C,        /* subscribe to events of a name or prefix */
@@ -108,6 +109,10 @@ enum {
         PROTO_EVENT_DROPPED = 6,        /* events were dropped for this slow reader: see "dropped" */
         _PROTO_EVENT_MAX,
 };
+
+/* RECLAIM flags */
+#define PROTO_RECLAIM_RDONLY 0x0001u    /* reclaim a read-only open (else read-write) */
+#define PROTO_RECLAIM_FLAGS_ALL PROTO_RECLAIM_RDONLY
 
 /* Segment-info flags */
 #define PROTO_SEG_READONLY 0x0001u      /* this reply's hold/fd is read-only */
@@ -191,6 +196,10 @@ typedef struct ProtoRequest {
                         uint64_t after_id;
                         uint32_t max_entries;
                 } list;
+                struct {
+                        uint64_t id;
+                        uint16_t flags;
+                } reclaim;
         };
 } ProtoRequest;
 
@@ -216,6 +225,7 @@ typedef struct ProtoHelloReply {
 #define SHMB_EVENT_FIXED 40
 #define SHMB_RELEASE_SIZE 8
 #define SHMB_LIST_SIZE 16
+#define SHMB_RECLAIM_SIZE 16
 #define SHMB_LIST_REPLY_FIXED 16
 #define SHMB_SEGINFO_FIXED 64
 
@@ -284,6 +294,7 @@ int proto_decode_watch_reply(const void *buf, size_t len, uint32_t *ret_watch_id
 int proto_encode_release(ProtoBuf *b, uint32_t req_id, uint64_t id);
 int proto_encode_name_request(ProtoBuf *b, uint16_t type, uint32_t req_id, const char *name);
 int proto_encode_list(ProtoBuf *b, uint32_t req_id, uint64_t after_id, uint32_t max_entries);
+int proto_encode_reclaim(ProtoBuf *b, uint32_t req_id, uint64_t id, uint16_t flags);
 int proto_encode_error(ProtoBuf *b, uint16_t type, uint16_t status, uint32_t req_id, const char *text);
 int proto_encode_hello_reply(ProtoBuf *b, uint32_t req_id, const ProtoHelloReply *h);
 

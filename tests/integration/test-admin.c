@@ -403,9 +403,12 @@ START_TEST(test_kick) {
         ck_assert_int_eq(shmb_admin_kick(adm, k.pid, &closed, &holds), 0);
         ck_assert_uint_eq(closed, 1);
         ck_assert_uint_eq(holds, 2);
-        /* The kicked client's next call fails: its connection is gone. */
+        /* The kicked client's next call fails with the daemon's reason (DENIED: -EACCES), and the
+         * library does not reconnect: the call after fails too. */
         r = test_holder_ask(&k, 's', "kseg");
-        ck_assert_msg(r == -ECONNRESET || r == -EPIPE, "stat after kick returned %d", r);
+        ck_assert_msg(r == -EACCES, "stat after kick returned %d, expected -EACCES", r);
+        r = test_holder_ask(&k, 's', "kseg");
+        ck_assert_msg(r == -ENOTCONN, "second stat after kick returned %d, expected -ENOTCONN (no reconnect)", r);
         /* Its holds are released; the segments persist. */
         ck_assert_int_eq(shmb_admin_show(adm, "kseg", &seg, &h, &n), 0);
         ck_assert_uint_eq(n, 0);

@@ -1311,7 +1311,7 @@ START_TEST(test_reply_bit) {
 END_TEST
 
 START_TEST(test_unknown_type) {
-        static const uint16_t types[] = { 0, _SHMB_MSG_REQUEST_MAX, 0x0009, 0x0100, 0x1000, SHMB_MSG_EVENT, 0x7fff };
+        static const uint16_t types[] = { 0, _SHMB_MSG_REQUEST_MAX, 0x0100, 0x1000, SHMB_MSG_EVENT, 0x7fff };
         static const size_t plens[] = { 0, 8, 16, 64 };
         uint8_t payload[64];
 
@@ -1965,7 +1965,7 @@ START_TEST(test_type_names) {
         ck_assert_str_eq(proto_type_name(SHMB_MSG_WATCH), "watch");
         ck_assert_str_eq(proto_type_name(SHMB_MSG_UNWATCH), "unwatch");
         ck_assert_str_eq(proto_type_name(SHMB_MSG_EVENT), "event");
-        ck_assert_str_eq(proto_type_name(0x0009), "unknown");
+        ck_assert_str_eq(proto_type_name(0x0009), "reclaim");
         ck_assert_str_eq(proto_type_name(SHMB_MSG_OPEN | SHMB_MSG_REPLY), "open");
         ck_assert_str_eq(proto_type_name(0), "unknown");
         ck_assert_str_eq(proto_type_name(_SHMB_MSG_REQUEST_MAX), "unknown");
