@@ -91,11 +91,12 @@ static void ttl_timer_free(Manager *m, Segment *s) {
 
 static void ttl_expired_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         TtlTimer *t = container_of(w, TtlTimer, timer);
+        Manager *m = t->manager;
         Segment *s = t->segment;
 
         log_debug("Segment '%s' unused for %u s: its time is up", s->name, s->ttl_sec);
-        ttl_timer_free(t->manager, s);
-        registry_unlink(t->manager->registry, s);
+        ttl_timer_free(m, s); /* frees t */
+        registry_unlink(m->registry, s);
 }
 
 static void segment_idle_cb(Segment *s, bool idle, void *userdata) {

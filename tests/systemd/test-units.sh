@@ -43,9 +43,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The build directory, bound into the container at a fixed path: the
+# container gets a /tmp of its own, so a build under /tmp would vanish there.
+cb=/opt/shmbroker-build
+
 # The units as installed, with the daemon taken from the build directory, and
 # what a test needs on top: a short watchdog, debug logging, no start limit.
-sed -e "s|^ExecStart=[^ ]*shmbrokerd|ExecStart=$build/shmbrokerd|" \
+sed -e "s|^ExecStart=[^ ]*shmbrokerd|ExecStart=$cb/shmbrokerd|" \
     -e 's|^ExecStart=\(.*\)$|ExecStart=\1 --log-level=debug|' \
     -e 's|^WatchdogSec=.*|WatchdogSec=2s\nTimeoutAbortSec=2s|' \
     -e 's|^\[Unit\]$|[Unit]\nStartLimitIntervalSec=0|' \
@@ -59,7 +63,7 @@ if [ -n "${SHMB_SANITIZED:-}" ]; then
 fi
 
 systemd-nspawn --quiet --register=no --keep-unit --private-network -D / --volatile=yes \
-        --bind-ro="$build" \
+        --bind-ro="$build:$cb" \
         --bind-ro="$work/shmbrokerd.service:/etc/systemd/system/shmbrokerd.service" \
         --bind-ro="$work/shmbrokerd.socket:/etc/systemd/system/shmbrokerd.socket" \
         --bind-ro="$work/shmbrokerd-admin.socket:/etc/systemd/system/shmbrokerd-admin.socket" \
@@ -86,14 +90,14 @@ for _ in $(seq 100); do
 done
 [ -n "$pid1" ] || { cat "$work/nspawn.log"; echo "FAIL: the container did not boot"; exit 1; }
 
-in_ct() { nsenter -t "$pid1" -a "$@"; }
+in_ct() { timeout 60 nsenter -t "$pid1" -a "$@"; }
 for _ in $(seq 100); do in_ct test -S /run/systemd/private && break; sleep 0.1; done
 timeout 30 nsenter -t "$pid1" -a systemctl is-system-running --wait >/dev/null
 
-ctl() { in_ct env LD_LIBRARY_PATH="$build/.libs" "$build/.libs/shmbrokerctl" "$@"; }
+ctl() { in_ct env LD_LIBRARY_PATH="$cb/.libs" "$cb/.libs/shmbrokerctl" "$@"; }
 ctl_as_nobody() {
         in_ct setpriv --reuid=65534 --regid=65534 --clear-groups \
-                env LD_LIBRARY_PATH="$build/.libs" "$build/.libs/shmbrokerctl" "$@"
+                env LD_LIBRARY_PATH="$cb/.libs" "$cb/.libs/shmbrokerctl" "$@"
 }
 check() {
         local what=$1; shift
@@ -131,25 +135,25 @@ check "socket /run/shmbrokerd/shmbrokerd.sock mode 0666" \
         [ "$(in_ct stat -c %a /run/shmbrokerd/shmbrokerd.sock)" = 666 ]
 check "first connection starts the service" ctl_as_nobody create frames 64K --mode 0640
 check "service ready (Type=notify: active only after READY=1)" is_running
-check "STATUS= summary" wait_for 5 sh -c "nsenter -t $pid1 -a systemctl show -p StatusText --value shmbrokerd.service | grep -q 'segments, .* connections'"
+check "STATUS= summary" wait_for 5 sh -c "timeout 60 nsenter -t $pid1 -a systemctl show -p StatusText --value shmbrokerd.service | grep -q 'segments, .* connections'"
 check "runs as the shmbroker user" [ "$(in_ct stat -c %U "/proc/$(prop MainPID)")" = shmbroker ]
 check "admin socket /run/shmbrokerd/admin.sock mode 0600" [ "$(in_ct stat -c %a /run/shmbrokerd/admin.sock)" = 600 ]
-check "the daemon serves the passed admin socket" sh -c "nsenter -t $pid1 -a env LD_LIBRARY_PATH=$build/.libs $build/.libs/shmbrokerctl stats | grep -q segments"
-check "the admin socket refuses nobody" sh -c "! nsenter -t $pid1 -a setpriv --reuid=65534 --regid=65534 --clear-groups env LD_LIBRARY_PATH=$build/.libs $build/.libs/shmbrokerctl stats >/dev/null 2>&1"
-check "write bytes" sh -c "printf 'hello from nobody' | nsenter -t $pid1 -a env LD_LIBRARY_PATH=$build/.libs setpriv --reuid=65534 --regid=65534 --clear-groups $build/.libs/shmbrokerctl write frames"
-check "posix segment" sh -c "ctl() { nsenter -t $pid1 -a env LD_LIBRARY_PATH=$build/.libs $build/.libs/shmbrokerctl \"\$@\"; }; ctl create px 4K -b posix && printf posix-bytes | ctl write px"
-check "sysv segment" sh -c "ctl() { nsenter -t $pid1 -a env LD_LIBRARY_PATH=$build/.libs $build/.libs/shmbrokerctl \"\$@\"; }; ctl create sv 4K -b sysv && printf sysv-bytes | ctl write sv"
+check "the daemon serves the passed admin socket" sh -c "timeout 60 nsenter -t $pid1 -a env LD_LIBRARY_PATH=$cb/.libs $cb/.libs/shmbrokerctl stats | grep -q segments"
+check "the admin socket refuses nobody" sh -c "! timeout 60 nsenter -t $pid1 -a setpriv --reuid=65534 --regid=65534 --clear-groups env LD_LIBRARY_PATH=$cb/.libs $cb/.libs/shmbrokerctl stats >/dev/null 2>&1"
+check "write bytes" sh -c "printf 'hello from nobody' | timeout 60 nsenter -t $pid1 -a env LD_LIBRARY_PATH=$cb/.libs setpriv --reuid=65534 --regid=65534 --clear-groups $cb/.libs/shmbrokerctl write frames"
+check "posix segment" sh -c "ctl() { timeout 60 nsenter -t $pid1 -a env LD_LIBRARY_PATH=$cb/.libs $cb/.libs/shmbrokerctl \"\$@\"; }; ctl create px 4K -b posix && printf posix-bytes | ctl write px"
+check "sysv segment" sh -c "ctl() { timeout 60 nsenter -t $pid1 -a env LD_LIBRARY_PATH=$cb/.libs $cb/.libs/shmbrokerctl \"\$@\"; }; ctl create sv 4K -b sysv && printf sysv-bytes | ctl write sv"
 # Mode 0200: not even its owner may read it, and the daemon must still check and remove it
 # (IPC_STAT needs read permission, or the service's CAP_IPC_OWNER).
-check "sysv segment of mode 0200" sh -c "nsenter -t $pid1 -a env LD_LIBRARY_PATH=$build/.libs $build/.libs/shmbrokerctl create sv0 4K -b sysv --mode 0200"
+check "sysv segment of mode 0200" sh -c "timeout 60 nsenter -t $pid1 -a env LD_LIBRARY_PATH=$cb/.libs $cb/.libs/shmbrokerctl create sv0 4K -b sysv --mode 0200"
 check "bytes readable" segments_back
-check "journal has structured fields" wait_for 5 sh -c "nsenter -t $pid1 -a journalctl -q -u shmbrokerd.service SHMB_OPERATION=create SHMB_SEGMENT=frames SHMB_CLIENT_UID=65534 -o cat | grep -q created"
+check "journal has structured fields" wait_for 5 sh -c "timeout 60 nsenter -t $pid1 -a journalctl -q -u shmbrokerd.service SHMB_OPERATION=create SHMB_SEGMENT=frames SHMB_CLIENT_UID=65534 -o cat | grep -q created"
 
 pid=$(prop MainPID)
 in_ct systemctl restart shmbrokerd.service
 check "systemctl restart: new main process" main_pid_changed "$pid"
 check "systemctl restart: the daemon knew it was a restart" sh -c \
-        "nsenter -t $pid1 -a journalctl -q -u shmbrokerd.service -o cat | grep -q 'SIGTERM for a restart'"
+        "timeout 60 nsenter -t $pid1 -a journalctl -q -u shmbrokerd.service -o cat | grep -q 'SIGTERM for a restart'"
 check "systemctl restart: segments back with bytes, owner and mode" segments_back
 check "systemctl restart: the mode-0200 System V segment is back" sv0_back
 
@@ -161,13 +165,13 @@ check "kill -9: segments back" segments_back
 pid=$(prop MainPID)
 in_ct systemctl kill --signal=SIGSTOP shmbrokerd.service
 check "watchdog: frozen daemon killed and restarted" wait_for 30 main_pid_changed "$pid"
-check "watchdog: the journal says why" sh -c "nsenter -t $pid1 -a journalctl -q -u shmbrokerd.service | grep -q 'Watchdog timeout'"
+check "watchdog: the journal says why" sh -c "timeout 60 nsenter -t $pid1 -a journalctl -q -u shmbrokerd.service | grep -q 'Watchdog timeout'"
 check "watchdog: segments back" segments_back
 
 # A program holding a segment through libshmbroker across a restart: its mapping stays, the
 # library reconnects and reclaims the hold at its next call, and the lifetime works afterwards.
 [ -x "$build/.libs/hold-client" ] || skip "no $build/.libs/hold-client (run through make check)"
-coproc HOLD { in_ct env LD_LIBRARY_PATH="$build/.libs" "$build/.libs/hold-client" held 2>&1; }
+coproc HOLD { in_ct env LD_LIBRARY_PATH="$cb/.libs" "$cb/.libs/hold-client" held 2>&1; }
 # bash unsets HOLD when the coprocess exits: keep its pipes under our own names.
 hold_pid=$HOLD_PID
 exec {hold_out}<&"${HOLD[0]}" {hold_in}>&"${HOLD[1]}"
@@ -185,19 +189,19 @@ check "library client released it ($line)" [ "$line" = "released 0" ]
 wait "$hold_pid" 2>/dev/null
 exec {hold_out}<&- {hold_in}>&-
 check "lifetime works after the restart: the segment ended with its last holder" sh -c \
-        "! nsenter -t $pid1 -a env LD_LIBRARY_PATH=$build/.libs $build/.libs/shmbrokerctl stat held 2>/dev/null"
+        "! timeout 60 nsenter -t $pid1 -a env LD_LIBRARY_PATH=$cb/.libs $cb/.libs/shmbrokerctl stat held 2>/dev/null"
 
 check "before the stop: POSIX object and System V segment exist" sh -c \
-        "nsenter -t $pid1 -a ls /dev/shm | grep -q '^shmb\..*\.px$' && nsenter -t $pid1 -a ipcs -m | grep -q '^0x'"
+        "timeout 60 nsenter -t $pid1 -a ls /dev/shm | grep -q '^shmb\..*\.px$' && timeout 60 nsenter -t $pid1 -a ipcs -m | grep -q '^0x'"
 in_ct systemctl stop shmbrokerd.service 2>/dev/null
 check "systemctl stop: inactive" [ "$(prop ActiveState)" = inactive ]
 check "systemctl stop: the daemon knew it was a stop" sh -c \
-        "nsenter -t $pid1 -a journalctl -q -u shmbrokerd.service -o cat | grep -q 'SIGTERM for a stop'"
-check "systemctl stop: no POSIX objects" sh -c "! nsenter -t $pid1 -a ls /dev/shm | grep -q '^shmb\.'"
-check "systemctl stop: no System V segments" sh -c "! nsenter -t $pid1 -a ipcs -m | grep -q '^0x'"
-check "systemctl stop: restart state removed" sh -c "! nsenter -t $pid1 -a test -e /run/shmbrokerd/state"
+        "timeout 60 nsenter -t $pid1 -a journalctl -q -u shmbrokerd.service -o cat | grep -q 'SIGTERM for a stop'"
+check "systemctl stop: no POSIX objects" sh -c "! timeout 60 nsenter -t $pid1 -a ls /dev/shm | grep -q '^shmb\.'"
+check "systemctl stop: no System V segments" sh -c "! timeout 60 nsenter -t $pid1 -a ipcs -m | grep -q '^0x'"
+check "systemctl stop: restart state removed" sh -c "! timeout 60 nsenter -t $pid1 -a test -e /run/shmbrokerd/state"
 check "socket still activates after a stop, with nothing kept" sh -c \
-        "! nsenter -t $pid1 -a env LD_LIBRARY_PATH=$build/.libs $build/.libs/shmbrokerctl stat frames 2>/dev/null"
+        "! timeout 60 nsenter -t $pid1 -a env LD_LIBRARY_PATH=$cb/.libs $cb/.libs/shmbrokerctl stat frames 2>/dev/null"
 
 if [ "$failures" -gt 0 ]; then
         echo "--- journal of shmbrokerd.service"
