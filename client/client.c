@@ -51,6 +51,13 @@ static void close_fds(struct msghdr *msg, int *keep) {
         }
 }
 
+/* Whether @rep answers @req, or is the daemon's refusal of the whole connection (req_id 0, error). */
+static bool reply_matches(const ProtoHeader *req, const ProtoHeader *rep) {
+        if (rep->req_id == 0 && rep->type == (SHMB_MSG_HELLO | SHMB_MSG_REPLY) && rep->status != SHMB_STATUS_OK)
+                return true;
+        return rep->type == (req->type | SHMB_MSG_REPLY) && rep->req_id == req->req_id;
+}
+
 /**
  * client_transact() - send the request in c->buf and wait for its reply
  * @c:          client
@@ -69,6 +76,7 @@ int client_transact(struct shmb_client *c, size_t req_len, int *ret_fd) {
                 uint8_t buf[CMSG_SPACE(sizeof(int) * 8)];
         } control;
         ProtoHeader req, rep;
+        bool sent, reset = false;
         int fd = -1;
         ssize_t n;
 
@@ -79,8 +87,10 @@ int client_transact(struct shmb_client *c, size_t req_len, int *ret_fd) {
         do
                 n = send(c->fd, c->buf, req_len, MSG_NOSIGNAL);
         while (n < 0 && errno == EINTR);
-        if (n < 0)
+        /* A daemon that refused the connection (a limit) said why before closing: read that. */
+        if (n < 0 && errno != EPIPE && errno != ECONNRESET)
                 return client_error(c, errno, "cannot send to shmbrokerd: %s", strerror(errno));
+        sent = n >= 0;
 
         for (;;) {
                 struct iovec iov = { .iov_base = c->buf, .iov_len = sizeof(c->buf) };
@@ -91,9 +101,19 @@ int client_transact(struct shmb_client *c, size_t req_len, int *ret_fd) {
                         .msg_controllen = sizeof(control.buf),
                 };
 
-                n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC);
+                n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC | (reset ? MSG_DONTWAIT : 0));
                 if (n < 0 && errno == EINTR)
                         continue;
+                /* A refusing daemon closes with our HELLO unread: the kernel reports ECONNRESET
+                 * first, and the refusal it sent is still queued behind it. */
+                if (n < 0 && errno == ECONNRESET && !reset) {
+                        reset = true;
+                        continue;
+                }
+                if (n < 0 && reset && errno == EAGAIN)
+                        errno = ECONNRESET;
+                if (n <= 0 && !sent)
+                        return client_error(c, EPIPE, "shmbrokerd closed the connection");
                 if (n < 0)
                         return client_error(c, errno, "cannot receive from shmbrokerd: %s", strerror(errno));
                 if (n == 0)
@@ -105,8 +125,7 @@ int client_transact(struct shmb_client *c, size_t req_len, int *ret_fd) {
                         return client_error(c, EBADMSG, "truncated reply from shmbrokerd");
                 }
                 c->buf_len = (size_t)n;
-                if (proto_decode_header(c->buf, c->buf_len, &rep) != 0 ||
-                    rep.type != (req.type | SHMB_MSG_REPLY) || rep.req_id != req.req_id) {
+                if (proto_decode_header(c->buf, c->buf_len, &rep) != 0 || !reply_matches(&req, &rep)) {
                         safe_close(fd);
                         return client_error(c, EBADMSG, "malformed or unexpected reply from shmbrokerd");
                 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <unistd.h>
 
 #include "client/client-internal.h"
@@ -54,9 +55,10 @@ static int segment_from_reply(struct shmb_client *c, int fd, struct shmb_segment
         struct shmb_segment *s;
         ProtoSegInfo si;
 
-        if (proto_decode_seginfo_reply(c->buf, c->buf_len, &si) < 0 || fd < 0) {
+        if (proto_decode_seginfo_reply(c->buf, c->buf_len, &si) < 0 ||
+            (si.backend == SHMB_BACKEND_SYSV ? si.shmid < 0 : fd < 0)) {
                 safe_close(fd);
-                return client_error(c, EBADMSG, "malformed reply from shmbrokerd (no segment or no fd)");
+                return client_error(c, EBADMSG, "malformed reply from shmbrokerd (no segment, fd or shmid)");
         }
         s = calloc(1, sizeof(*s));
         if (!s) {
@@ -96,7 +98,8 @@ _public_ int shmb_create(struct shmb_client *c, const char *name, uint64_t size,
         if (size == 0)
                 return client_error(c, EINVAL, "size must be at least 1 byte");
         if (opts->mode > 0777 || (unsigned)opts->lifetime > SHMB_LIFETIME_PERSISTENT ||
-            (unsigned)opts->backend > SHMB_BACKEND_FILE || (opts->flags & ~SHMB_CREATE_EXCL))
+            (unsigned)opts->backend > SHMB_BACKEND_FILE ||
+            (opts->flags & ~(SHMB_CREATE_EXCL | SHMB_CREATE_HUGE | SHMB_CREATE_RESERVE)))
                 return client_error(c, EINVAL, "invalid create options");
         proto_buf_init(&b, c->buf, sizeof(c->buf));
         n = proto_encode_create(&b, c->next_req_id++, name, size, opts->mode, (uint8_t)opts->lifetime,
@@ -154,7 +157,9 @@ _public_ int shmb_segment_release(struct shmb_segment *s) {
         if (!s)
                 return -EINVAL;
         c = s->client;
-        if (s->addr)
+        if (s->addr && s->st.backend == SHMB_BACKEND_SYSV)
+                (void)shmdt(s->addr);
+        else if (s->addr)
                 (void)munmap(s->addr, (size_t)s->st.size);
         safe_close(s->fd);
         proto_buf_init(&b, c->buf, sizeof(c->buf));
@@ -171,7 +176,9 @@ _public_ int shmb_segment_release(struct shmb_segment *s) {
  * @s:          segment
  * @ret_addr:   the mapping; the same address on later calls
  *
- * Return: 0 or negative errno from mmap().
+ * System V segments are attached with shmat() (SHM_RDONLY for read-only holds).
+ *
+ * Return: 0 or negative errno from mmap() or shmat().
  */
 _public_ int shmb_segment_map(struct shmb_segment *s, void **ret_addr) {
         int prot;
@@ -182,7 +189,18 @@ _public_ int shmb_segment_map(struct shmb_segment *s, void **ret_addr) {
         if (!s->addr) {
                 if (s->st.size > SIZE_MAX)
                         return -EFBIG;
-                prot = PROT_READ | ((s->st.flags & SHMB_SEG_READONLY) ? 0 : PROT_WRITE);
+                bool ro = s->st.flags & SHMB_SEG_READONLY;
+
+                if (s->st.backend == SHMB_BACKEND_SYSV) {
+                        p = shmat(s->st.shmid, NULL, ro ? SHM_RDONLY : 0);
+                        if (p == (void *)-1)
+                                return client_error(s->client, errno, "shmat of '%s' (shmid %d) failed: %s",
+                                                    s->st.name, s->st.shmid, strerror(errno));
+                        s->addr = p;
+                        *ret_addr = p;
+                        return 0;
+                }
+                prot = PROT_READ | (ro ? 0 : PROT_WRITE);
                 p = mmap(NULL, (size_t)s->st.size, prot, MAP_SHARED, s->fd, 0);
                 if (p == MAP_FAILED)
                         return client_error(s->client, errno, "mmap of '%s' failed: %s", s->st.name,
@@ -197,10 +215,24 @@ _public_ int shmb_segment_map(struct shmb_segment *s, void **ret_addr) {
  * shmb_segment_get_fd() - the segment's fd, owned by the handle
  * @s:          segment
  *
- * Return: the fd, or -EINVAL.
+ * Return: the fd, -ENODATA for System V segments (no fd), or -EINVAL.
  */
 _public_ int shmb_segment_get_fd(const struct shmb_segment *s) {
-        return s ? s->fd : -EINVAL;
+        if (!s)
+                return -EINVAL;
+        return s->fd >= 0 ? s->fd : -ENODATA;
+}
+
+/**
+ * shmb_segment_get_shmid() - the System V id of a sysv segment
+ * @s:          segment
+ *
+ * Return: the shmid, -ENODATA for other backends, or -EINVAL.
+ */
+_public_ int shmb_segment_get_shmid(const struct shmb_segment *s) {
+        if (!s)
+                return -EINVAL;
+        return s->st.shmid >= 0 ? s->st.shmid : -ENODATA;
 }
 
 /**
@@ -307,6 +339,17 @@ _public_ int shmb_stat(struct shmb_client *c, const char *name, struct shmb_stat
                 return client_error(c, EBADMSG, "malformed STAT reply from shmbrokerd");
         client_stat_from_wire(ret, &si);
         return 0;
+}
+
+/**
+ * shmb_sync() - make a file segment's bytes durable (fdatasync in the daemon)
+ * @c:          client
+ * @name:       segment name
+ *
+ * Return: 0, -ENOENT, -EACCES, -EOPNOTSUPP (not a file segment), -EINVAL.
+ */
+_public_ int shmb_sync(struct shmb_client *c, const char *name) {
+        return name_request(c, SHMB_MSG_SYNC, name);
 }
 
 /**

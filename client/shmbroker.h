@@ -44,6 +44,8 @@ enum shmb_backend {
 
 /* Flags of shmb_create_options.flags */
 #define SHMB_CREATE_EXCL 0x0001u      /* fail with -EEXIST if the name is taken */
+#define SHMB_CREATE_HUGE 0x0002u      /* huge pages (memfd, sysv); size rounded up */
+#define SHMB_CREATE_RESERVE 0x0004u   /* allocate all memory/space now (not sysv) */
 
 /* Flags of shmb_open() */
 #define SHMB_OPEN_RDONLY 0x0001u      /* read-only hold and fd */
@@ -52,6 +54,8 @@ enum shmb_backend {
 #define SHMB_SEG_READONLY 0x0001u
 #define SHMB_SEG_CREATED 0x0002u
 #define SHMB_SEG_UNLINKED 0x0004u
+#define SHMB_SEG_HUGE 0x0008u
+#define SHMB_SEG_RESERVED 0x0010u
 
 #define SHMB_NAME_MAX 255
 
@@ -92,9 +96,11 @@ const char *shmb_client_server_version(const struct shmb_client *c);
 /*
  * Segments. A segment handle holds the segment in the daemon and owns a
  * close-on-exec fd (shmb_segment_get_fd(); do not close it, dup it to keep
- * it). shmb_segment_release() drops the hold, unmaps what shmb_segment_map()
- * mapped, closes the fd and frees the handle; mappings made otherwise stay
- * valid. Closing the client releases every hold it had.
+ * it). System V segments have no fd: shmb_segment_get_fd() returns -ENODATA
+ * and shmb_segment_get_shmid() the id; shmb_segment_map() attaches them.
+ * shmb_segment_release() drops the hold, unmaps (or detaches) what
+ * shmb_segment_map() mapped, closes the fd and frees the handle; mappings
+ * made otherwise stay valid. Closing the client releases every hold it had.
  */
 int shmb_create(struct shmb_client *c, const char *name, uint64_t size, const struct shmb_create_options *opts,
                 struct shmb_segment **ret);
@@ -102,6 +108,7 @@ int shmb_open(struct shmb_client *c, const char *name, unsigned flags, struct sh
 int shmb_segment_release(struct shmb_segment *s);
 int shmb_segment_map(struct shmb_segment *s, void **ret_addr);
 int shmb_segment_get_fd(const struct shmb_segment *s);
+int shmb_segment_get_shmid(const struct shmb_segment *s);
 uint64_t shmb_segment_get_size(const struct shmb_segment *s);
 uint64_t shmb_segment_get_id(const struct shmb_segment *s);
 const char *shmb_segment_get_name(const struct shmb_segment *s);
@@ -111,6 +118,7 @@ int shmb_segment_get_stat(const struct shmb_segment *s, struct shmb_stat *ret);
 /* Names. */
 int shmb_unlink(struct shmb_client *c, const char *name);
 int shmb_stat(struct shmb_client *c, const char *name, struct shmb_stat *ret);
+int shmb_sync(struct shmb_client *c, const char *name);
 int shmb_list(struct shmb_client *c, struct shmb_stat **ret_entries, size_t *ret_n);
 void shmb_list_free(struct shmb_stat *entries);
 

@@ -31,8 +31,11 @@ static uint32_t arg_mode = 0600;
 static int arg_lifetime = SHMB_LIFETIME_PERSISTENT;
 static int arg_backend = SHMB_BACKEND_DEFAULT;
 static bool arg_exclusive;
+static bool arg_huge;
+static bool arg_reserve;
 static uint64_t arg_offset;
 static uint64_t arg_length = UINT64_MAX;
+static uint64_t arg_size;
 
 static uint64_t min_u64(uint64_t a, uint64_t b) {
         return a < b ? a : b;
@@ -46,6 +49,7 @@ static void help(void) {
                "  write NAME          copy standard input into a segment\n"
                "  cat NAME            copy a segment to standard output\n"
                "  stat NAME           show a segment's attributes\n"
+               "  sync NAME           make a file segment's bytes durable\n"
                "  ls                  list the segments you may read\n"
                "  rm NAME             remove a segment's name (holders keep the memory)\n"
                "  version             show the daemon's and this program's version\n"
@@ -55,8 +59,10 @@ static void help(void) {
                "                      /run/shmbrokerd/shmbrokerd.sock)\n"
                "  -m, --mode MODE     create: octal permission bits (default 0600)\n"
                "  -l, --lifetime L    create: holders, creator or persistent (default persistent)\n"
-               "  -b, --backend B     create: memfd (default: the daemon's default)\n"
+               "  -b, --backend B     create: memfd, posix, sysv or file (default: the daemon's)\n"
                "  -x, --exclusive     create: fail if the name exists\n"
+               "      --huge          create: huge pages (memfd, sysv); size rounded up\n"
+               "      --reserve       create: allocate all memory now (memfd, posix; file always)\n"
                "  -o, --offset N      write/cat: start at byte N (default 0)\n"
                "  -n, --length N      cat: at most N bytes (default: to the end)\n"
                "  -h, --help          show this help\n"
@@ -90,8 +96,14 @@ static int connect_client(struct shmb_client **ret) {
         if (r < 0) {
                 const char *path = arg_socket ? arg_socket : getenv("SHMBROKER_SOCKET");
 
-                fprintf(stderr, "shmbrokerctl: cannot connect to shmbrokerd at %s: %s\n",
-                        path && *path ? path : "/run/shmbrokerd/shmbrokerd.sock", strerror(-r));
+                if (!path || !*path)
+                        path = "/run/shmbrokerd/shmbrokerd.sock";
+                if (r == -EDQUOT)
+                        fprintf(stderr, "shmbrokerctl: shmbrokerd at %s refused the connection: "
+                                        "its connection limit (per user or in all) is reached\n", path);
+                else
+                        fprintf(stderr, "shmbrokerctl: cannot connect to shmbrokerd at %s: %s\n", path,
+                                strerror(-r));
                 return EXIT_NOCONN;
         }
         return EXIT_OK;
@@ -100,16 +112,14 @@ static int connect_client(struct shmb_client **ret) {
 static int cmd_create(struct shmb_client *c, char **args) {
         struct shmb_create_options o = SHMB_CREATE_OPTIONS_INIT;
         struct shmb_segment *s;
-        uint64_t size;
         int r;
 
-        if (size_parse(args[1], &size) < 0 || size == 0)
-                return usage_error("invalid size '%s' (examples: 4096, 64K, 1M, 2G)", args[1]);
         o.mode = arg_mode;
         o.lifetime = (enum shmb_lifetime)arg_lifetime;
         o.backend = (enum shmb_backend)arg_backend;
-        o.flags = arg_exclusive ? SHMB_CREATE_EXCL : 0;
-        r = shmb_create(c, args[0], size, &o, &s);
+        o.flags = (arg_exclusive ? SHMB_CREATE_EXCL : 0) | (arg_huge ? SHMB_CREATE_HUGE : 0) |
+                  (arg_reserve ? SHMB_CREATE_RESERVE : 0);
+        r = shmb_create(c, args[0], arg_size, &o, &s);
         if (r < 0)
                 return fail(c, r, "cannot create", args[0]);
         r = shmb_segment_release(s);
@@ -261,6 +271,17 @@ static int cmd_stat(struct shmb_client *c, char **args) {
                time_format(st.created_usec, b4, sizeof(b4)));
         if (st.shmid >= 0)
                 printf("shmid:    %d\n", st.shmid);
+        if (st.flags & (SHMB_SEG_HUGE | SHMB_SEG_RESERVED))
+                printf("memory:  %s%s\n", st.flags & SHMB_SEG_HUGE ? " huge-pages" : "",
+                       st.flags & SHMB_SEG_RESERVED ? " reserved" : "");
+        return EXIT_OK;
+}
+
+static int cmd_sync(struct shmb_client *c, char **args) {
+        int r = shmb_sync(c, args[0]);
+
+        if (r < 0)
+                return fail(c, r, "cannot sync", args[0]);
         return EXIT_OK;
 }
 
@@ -308,6 +329,7 @@ static const struct {
         { "write", 1, cmd_write, "write NAME" },
         { "cat", 1, cmd_cat, "cat NAME" },
         { "stat", 1, cmd_stat, "stat NAME" },
+        { "sync", 1, cmd_sync, "sync NAME" },
         { "ls", 0, cmd_ls, "ls" },
         { "rm", 1, cmd_rm, "rm NAME" },
         { "version", 0, cmd_version, "version" },
@@ -322,13 +344,14 @@ static int parse_u64_opt(const char *opt, const char *s, uint64_t *ret) {
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_VERSION = 0x100 };
+        enum { ARG_VERSION = 0x100, ARG_HUGE, ARG_RESERVE };
         static const struct option options[] = {
                 { "socket", required_argument, NULL, 's' },  { "mode", required_argument, NULL, 'm' },
                 { "lifetime", required_argument, NULL, 'l' }, { "backend", required_argument, NULL, 'b' },
                 { "exclusive", no_argument, NULL, 'x' },      { "offset", required_argument, NULL, 'o' },
                 { "length", required_argument, NULL, 'n' },   { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION }, {},
+                { "version", no_argument, NULL, ARG_VERSION }, { "huge", no_argument, NULL, ARG_HUGE },
+                { "reserve", no_argument, NULL, ARG_RESERVE }, {},
         };
         struct shmb_client *c = NULL;
         char *end;
@@ -362,6 +385,12 @@ int main(int argc, char **argv) {
                 case 'x':
                         arg_exclusive = true;
                         break;
+                case ARG_HUGE:
+                        arg_huge = true;
+                        break;
+                case ARG_RESERVE:
+                        arg_reserve = true;
+                        break;
                 case 'o':
                         if (parse_u64_opt("--offset", optarg, &arg_offset) < 0)
                                 return EXIT_USAGE;
@@ -389,6 +418,10 @@ int main(int argc, char **argv) {
                         continue;
                 if (argc - optind - 1 != commands[i].n_args)
                         return usage_error("usage: shmbrokerctl %s", commands[i].usage);
+                /* Arguments are checked before connecting: usage errors never depend on the daemon. */
+                if (commands[i].fn == cmd_create &&
+                    (size_parse(argv[optind + 2], &arg_size) < 0 || arg_size == 0))
+                        return usage_error("invalid size '%s' (examples: 4096, 64K, 1M, 2G)", argv[optind + 2]);
                 r = connect_client(&c);
                 if (r != EXIT_OK)
                         return r;

@@ -4,6 +4,10 @@
  * another take SIGBUS. Its inode mode is then set to 0400: a read-only fd,
  * made by reopening the daemon's own fd read-only, cannot be turned into a
  * writable one through /proc/self/fd by anyone but the daemon's uid or root.
+ *
+ * With PROTO_SEG_HUGE the memfd lives on hugetlbfs and its pages are always
+ * allocated at create (a hugetlb fault without a page would be SIGBUS);
+ * with PROTO_SEG_RESERVE ordinary pages are allocated at create too.
  */
 
 #include <errno.h>
@@ -21,17 +25,27 @@
 
 static int memfd_create_object(Segment *s) {
         _cleanup_close_ int fd = -1;
+        unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
         char label[64];
+        int r;
 
         if (s->size > (uint64_t)INT64_MAX)
                 return -EFBIG;
+        if (s->flags & PROTO_SEG_HUGE)
+                flags |= MFD_HUGETLB;
         /* The memfd name is a label for /proc; the kernel caps it at 249 bytes. */
         snprintf(label, sizeof(label), "shmb:%.58s", s->name);
-        fd = memfd_create(label, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        fd = memfd_create(label, flags);
         if (fd < 0)
                 return -errno;
         if (ftruncate(fd, (off_t)s->size) < 0)
                 return -errno;
+        if (s->flags & (PROTO_SEG_HUGE | PROTO_SEG_RESERVED)) {
+                r = backend_reserve(fd, s->size);
+                if (r < 0)
+                        return r;
+                s->flags |= PROTO_SEG_RESERVED;
+        }
         if (fcntl(fd, F_ADD_SEALS, MEMFD_SEALS) < 0)
                 return -errno;
         if (fchmod(fd, 0400) < 0)

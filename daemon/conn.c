@@ -23,10 +23,14 @@ typedef struct OutMsg {
         uint8_t data[];
 } OutMsg;
 
+static bool conn_may_read(const Conn *c) {
+        return c->n_out < CONN_OUTQ_MAX && c->out_bytes < CONN_OUTQ_BYTES_MAX;
+}
+
 static void conn_update_events(Conn *c) {
         int events = 0;
 
-        if (c->n_out < CONN_OUTQ_MAX)
+        if (conn_may_read(c))
                 events |= EV_READ;
         if (c->n_out > 0)
                 events |= EV_WRITE;
@@ -78,8 +82,9 @@ static int conn_flush(Conn *c) {
                         break;
                 if (r < 0)
                         return r;
-                outmsg_free(o);
                 c->n_out--;
+                c->out_bytes -= o->len;
+                outmsg_free(o);
         }
         conn_update_events(c);
         return 0;
@@ -120,6 +125,7 @@ int conn_send(Conn *c, const void *buf, size_t len, int fd) {
         o->len = len;
         list_append(&c->outq, &o->link);
         c->n_out++;
+        c->out_bytes += len;
         conn_update_events(c);
         return 0;
 }
@@ -153,7 +159,7 @@ static int conn_read(Conn *c) {
                 uint8_t buf[CMSG_SPACE(sizeof(int) * 253)];
         } control;
 
-        for (int i = 0; i < CONN_BATCH_MAX && c->n_out < CONN_OUTQ_MAX; i++) {
+        for (int i = 0; i < CONN_BATCH_MAX && conn_may_read(c); i++) {
                 struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
                 struct msghdr msg = {
                         .msg_iov = &iov,
@@ -205,6 +211,10 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
         }
 }
 
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
 static int conn_read_creds(Conn *c) {
         struct ucred cred;
         socklen_t len = sizeof(cred);
@@ -226,7 +236,24 @@ static int conn_read_creds(Conn *c) {
                 c->creds.n_groups = len / sizeof(gid_t);
         }
         /* ERANGE (more groups than we keep) leaves only the primary group: a narrower grant. */
+
+        /* The pidfd pins the peer process itself: its pid number may be reused, the pidfd not. */
+        len = sizeof(c->pidfd);
+        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERPIDFD, &c->pidfd, &len) < 0)
+                c->pidfd = -1;
         return 0;
+}
+
+/* Tell a refused peer why, as an error reply to a HELLO it may not have sent yet (req_id 0). */
+static void conn_refuse(int fd, const char *why) {
+        uint8_t buf[SHMB_HEADER_SIZE + 2 + SHMB_ERROR_TEXT_MAX];
+        ProtoBuf b;
+        int n;
+
+        proto_buf_init(&b, buf, sizeof(buf));
+        n = proto_encode_error(&b, SHMB_MSG_HELLO, SHMB_STATUS_QUOTA, 0, why);
+        if (n > 0)
+                (void)send_one(fd, buf, (size_t)n, -1);
 }
 
 /**
@@ -235,9 +262,14 @@ static int conn_read_creds(Conn *c) {
  * @fd:         the socket (non-blocking, close-on-exec); owned on success
  * @ret:        the connection
  *
- * Return: 0 or negative errno (the caller closes @fd then).
+ * Reads the peer's credentials and counts the connection against the
+ * daemon's and the user's connection limits; a refused peer is told why.
+ *
+ * Return: 0, CONN_E_REFUSED, or negative errno (in both failure cases the
+ * caller closes @fd).
  */
 int conn_new(Manager *m, int fd, Conn **ret) {
+        char why[256];
         struct timespec ts;
         Conn *c;
         int r;
@@ -247,11 +279,21 @@ int conn_new(Manager *m, int fd, Conn **ret) {
                 return -ENOMEM;
         c->manager = m;
         c->fd = fd;
+        c->pidfd = -1;
         list_init(&c->outq);
         list_init(&c->link);
         holdset_init(&c->holds);
         r = conn_read_creds(c);
-        if (r < 0) {
+        if (r >= 0) {
+                r = conn_limits_admit(&m->conn_limits, c->creds.uid, why, sizeof(why));
+                if (r == CONN_LIMITS_REFUSED) {
+                        log_notice("Refusing pid=%d uid=%u: %s", (int)c->pid, (unsigned)c->creds.uid, why);
+                        conn_refuse(fd, why);
+                        r = CONN_E_REFUSED;
+                }
+        }
+        if (r != 0) {
+                safe_close(c->pidfd);
                 free((gid_t *)c->creds.groups);
                 free(c);
                 return r;
@@ -282,8 +324,10 @@ Conn *conn_free(Conn *c) {
                 outmsg_free(list_entry(l, OutMsg, link));
         list_unlink(&c->link);
         c->manager->n_conns--;
+        conn_limits_release(&c->manager->conn_limits, c->creds.uid);
         manager_conn_closed(c->manager);
         safe_close(c->fd);
+        safe_close(c->pidfd);
         free((gid_t *)c->creds.groups);
         free(c);
         return NULL;

@@ -17,7 +17,10 @@
 
 typedef struct Manager Manager;
 
+#define CONN_E_REFUSED 1        /* conn_new(): a connection limit refused the peer (told so) */
+
 #define CONN_OUTQ_MAX 64        /* queued replies before reading from the client pauses */
+#define CONN_OUTQ_BYTES_MAX 65536 /* or queued bytes: a non-reader pins at most ~2 messages' worth */
 #define CONN_BATCH_MAX 32       /* datagrams handled per wake-up, for fairness */
 #define CONN_GROUPS_MAX 256     /* supplementary groups remembered per peer */
 
@@ -27,11 +30,13 @@ typedef struct Conn {
         int fd;
         uint64_t id;
         pid_t pid;
+        int pidfd;                      /* SO_PEERPIDFD where the kernel has it, else -1 */
         PeerCreds creds;                /* from SO_PEERCRED and SO_PEERGROUPS */
         HoldSet holds;
         List link;                      /* manager->conns */
         List outq;                      /* OutMsg.link */
         size_t n_out;
+        size_t out_bytes;
         bool hello_done;
         uint64_t connected_usec;
 } Conn;

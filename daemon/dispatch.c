@@ -47,7 +47,7 @@ static void seginfo_fill(ProtoSegInfo *si, const Segment *s, uint16_t flags) {
                 .holders = (uint32_t)MIN(s->n_holders, UINT32_MAX),
                 .backend = s->backend,
                 .lifetime = s->lifetime,
-                .flags = (uint16_t)(flags | (s->linked ? 0 : PROTO_SEG_UNLINKED)),
+                .flags = (uint16_t)(flags | s->flags | (s->linked ? 0 : PROTO_SEG_UNLINKED)),
                 .shmid = s->obj.shmid,
                 .created_usec = s->created_usec,
         };
@@ -78,8 +78,10 @@ static int reply_empty(Conn *c, const ProtoHeader *h) {
 }
 
 static int reply_registry_error(Conn *c, const ProtoHeader *h, int r, const char *name) {
-        if (r == -ENOMEM || r == 0)
+        if (r == -ENOMEM)
                 return reply_error(c, h, SHMB_STATUS_NO_MEMORY, LOG_WARNING, "daemon out of memory");
+        if (r < 0)
+                return reply_error(c, h, SHMB_STATUS_INTERNAL, LOG_ERR, "registry failure: %s", strerror(-r));
         if (r == REGISTRY_E_EXISTS)
                 return reply_error(c, h, SHMB_STATUS_EXISTS, LOG_DEBUG, "segment '%s' exists", name);
         if (r == REGISTRY_E_NOT_HELD)
@@ -120,7 +122,11 @@ static int segment_status_from_errno(int r) {
         switch (r) {
         case -ENOSPC:
         case -ENOMEM:
+        case -EDQUOT:
+        case -EROFS:
                 return SHMB_STATUS_NO_SPACE;
+        case -EOPNOTSUPP:
+                return SHMB_STATUS_UNSUPPORTED;
         case -EFBIG:
         case -EINVAL:
                 return SHMB_STATUS_TOO_LARGE;
@@ -132,16 +138,19 @@ static int segment_status_from_errno(int r) {
         }
 }
 
+static int reply_denied(Conn *c, const ProtoHeader *h, const Segment *s, bool write) {
+        return reply_error(c, h, SHMB_STATUS_DENIED, LOG_DEBUG,
+                           "uid %u may not open '%s' %s (owner %u, group %u, mode %04o)", (unsigned)c->creds.uid,
+                           s->name, access_word(write), (unsigned)s->uid, (unsigned)s->gid, s->mode);
+}
+
 /* Open an existing segment for @c; @flags are seginfo flags for the reply. */
 static int open_existing(Conn *c, const ProtoHeader *h, Segment *s, bool write) {
         const BackendOps *ops = backend_get(s->backend);
         int fd = -1, r;
 
         if (!policy_may_access(&c->creds, s->uid, s->gid, s->mode, write))
-                return reply_error(c, h, SHMB_STATUS_DENIED, LOG_DEBUG,
-                                   "uid %u may not open '%s' %s (owner %u, group %u, mode %04o)",
-                                   (unsigned)c->creds.uid, s->name, access_word(write), (unsigned)s->uid,
-                                   (unsigned)s->gid, s->mode);
+                return reply_denied(c, h, s, write);
         r = ops ? ops->get_fd(s, write, &fd) : -ENOSYS;
         if (r < 0)
                 return reply_error(c, h, segment_status_from_errno(r), LOG_WARNING,
@@ -158,6 +167,8 @@ static int handle_create(Conn *c, const ProtoRequest *req) {
         uint8_t backend = req->create.backend ? req->create.backend : m->cfg.default_backend;
         const BackendOps *ops = backend_get(backend);
         const char *name = req->create.name;
+        uint64_t size = req->create.size;
+        uint16_t seg_flags = 0;
         SegmentParams p;
         Segment *s;
         int fd, r;
@@ -165,31 +176,64 @@ static int handle_create(Conn *c, const ProtoRequest *req) {
         if (!ops)
                 return reply_error(c, h, SHMB_STATUS_UNSUPPORTED, LOG_DEBUG,
                                    "backend '%s' is not available in this daemon", backend_name(backend));
-        if (req->create.size > m->cfg.max_segment_size)
+        if (req->create.flags & PROTO_CREATE_HUGE) {
+                uint64_t page;
+
+                if (backend != PROTO_BACKEND_MEMFD && backend != PROTO_BACKEND_SYSV)
+                        return reply_error(c, h, SHMB_STATUS_UNSUPPORTED, LOG_DEBUG,
+                                           "huge pages are available for memfd and sysv segments, not %s",
+                                           backend_name(backend));
+                r = backend_huge_page_size(&page);
+                if (r < 0)
+                        return reply_error(c, h, SHMB_STATUS_NO_SPACE, LOG_DEBUG, "%s",
+                                           r == -ENOSPC ? "no huge pages are reserved on this host "
+                                                          "(vm.nr_hugepages is 0)"
+                                                        : "this kernel offers no huge pages");
+                if (size > UINT64_MAX - page + 1)
+                        return reply_error(c, h, SHMB_STATUS_TOO_LARGE, LOG_DEBUG, "size too large");
+                size = (size + page - 1) / page * page;
+                seg_flags |= PROTO_SEG_HUGE;
+        }
+        if (req->create.flags & PROTO_CREATE_RESERVE) {
+                if (backend == PROTO_BACKEND_SYSV)
+                        return reply_error(c, h, SHMB_STATUS_UNSUPPORTED, LOG_DEBUG,
+                                           "sysv segments cannot be reserved without mapping them; "
+                                           "the kernel charges them at shmget() time");
+                seg_flags |= PROTO_SEG_RESERVED;
+        }
+        if (size > m->cfg.max_segment_size)
                 return reply_error(c, h, SHMB_STATUS_TOO_LARGE, LOG_DEBUG,
                                    "size %llu exceeds the daemon's maximum of %llu bytes",
-                                   (unsigned long long)req->create.size,
+                                   (unsigned long long)size,
                                    (unsigned long long)m->cfg.max_segment_size);
         s = registry_find(m->registry, name);
         if (s) {
                 if (req->create.flags & PROTO_CREATE_EXCL)
                         return reply_error(c, h, SHMB_STATUS_EXISTS, LOG_DEBUG, "segment '%s' exists", name);
-                if (req->create.size > s->size)
+                /* Permission first: a caller without access learns nothing about the segment. */
+                if (!policy_may_access(&c->creds, s->uid, s->gid, s->mode, true))
+                        return reply_denied(c, h, s, true);
+                if (req->create.backend != PROTO_BACKEND_DEFAULT && req->create.backend != s->backend)
+                        return reply_error(c, h, SHMB_STATUS_EXISTS, LOG_DEBUG,
+                                           "segment '%s' exists with backend %s, not %s", name,
+                                           backend_name(s->backend), backend_name(req->create.backend));
+                if (size > s->size)
                         return reply_error(c, h, SHMB_STATUS_EXISTS, LOG_DEBUG,
                                            "segment '%s' exists with %llu bytes, fewer than the %llu asked for",
                                            name, (unsigned long long)s->size,
-                                           (unsigned long long)req->create.size);
+                                           (unsigned long long)size);
                 return open_existing(c, h, s, true);
         }
 
         p = (SegmentParams){
                 .name = name,
-                .size = req->create.size,
+                .size = size,
                 .uid = c->creds.uid,
                 .gid = c->creds.gid,
                 .mode = req->create.mode,
                 .lifetime = req->create.lifetime,
                 .backend = backend,
+                .flags = seg_flags,
                 .created_usec = now_usec(),
         };
         r = registry_create(m->registry, &p, &c->holds, &s);
@@ -206,8 +250,7 @@ static int handle_create(Conn *c, const ProtoRequest *req) {
                 if (registry_find_id(m->registry, id))
                         registry_unlink(m->registry, registry_find_id(m->registry, id));
                 return reply_error(c, h, status, LOG_NOTICE, "cannot create %llu-byte %s segment '%s': %s",
-                                   (unsigned long long)req->create.size, backend_name(backend), name,
-                                   strerror(-r));
+                                   (unsigned long long)size, backend_name(backend), name, strerror(-r));
         }
         log_debug("Client pid=%d uid=%u created '%s' (%llu bytes, %s, mode %04o)", (int)c->pid,
                   (unsigned)c->creds.uid, name, (unsigned long long)s->size, backend_name(backend), s->mode);
@@ -259,6 +302,30 @@ static int handle_stat(Conn *c, const ProtoRequest *req) {
                                    "uid %u may not read '%s' (owner %u, group %u, mode %04o)",
                                    (unsigned)c->creds.uid, s->name, (unsigned)s->uid, (unsigned)s->gid, s->mode);
         return reply_seginfo(c, &req->hdr, s, 0, -1);
+}
+
+static int handle_sync(Conn *c, const ProtoRequest *req) {
+        Segment *s = registry_find(c->manager->registry, req->sync.name);
+        const BackendOps *ops;
+        int r;
+
+        if (!s)
+                return reply_error(c, &req->hdr, SHMB_STATUS_NOT_FOUND, LOG_DEBUG, "no segment named '%s'",
+                                   req->sync.name);
+        if (!visible(c, s))
+                return reply_error(c, &req->hdr, SHMB_STATUS_DENIED, LOG_DEBUG,
+                                   "uid %u may not read '%s' (owner %u, group %u, mode %04o)",
+                                   (unsigned)c->creds.uid, s->name, (unsigned)s->uid, (unsigned)s->gid, s->mode);
+        ops = backend_get(s->backend);
+        if (!ops || !ops->sync)
+                return reply_error(c, &req->hdr, SHMB_STATUS_UNSUPPORTED, LOG_DEBUG,
+                                   "'%s' is a %s segment: only file segments have storage to sync", s->name,
+                                   backend_name(s->backend));
+        r = ops->sync(s);
+        if (r < 0)
+                return reply_error(c, &req->hdr, segment_status_from_errno(r), LOG_WARNING,
+                                   "cannot sync '%s': %s", s->name, strerror(-r));
+        return reply_empty(c, &req->hdr);
 }
 
 static int handle_list(Conn *c, const ProtoRequest *req) {
@@ -353,6 +420,8 @@ int dispatch_request(Conn *c, const uint8_t *buf, size_t len, size_t n_fds) {
                 return handle_stat(c, &req);
         case SHMB_MSG_LIST:
                 return handle_list(c, &req);
+        case SHMB_MSG_SYNC:
+                return handle_sync(c, &req);
         }
         return reply_error(c, &req.hdr, SHMB_STATUS_UNSUPPORTED, LOG_DEBUG, "unknown message type");
 }

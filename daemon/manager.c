@@ -6,8 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -46,8 +48,12 @@ void manager_config_defaults(ManagerConfig *cfg) {
 
         *cfg = (ManagerConfig){
                 .socket_path = SHMB_SOCKET_PATH_DEFAULT,
+                .state_dir = SHMB_STATE_DIR_DEFAULT,
+                .backends = (1u << PROTO_BACKEND_MEMFD) | (1u << PROTO_BACKEND_POSIX) |
+                            (1u << PROTO_BACKEND_SYSV) | (1u << PROTO_BACKEND_FILE),
                 .max_segment_size = ram,
                 .max_connections = 16384,
+                .max_connections_per_user = 1024,
                 .default_backend = PROTO_BACKEND_MEMFD,
                 .limits = {
                         .max_segments = 1000000,
@@ -61,10 +67,24 @@ void manager_config_defaults(ManagerConfig *cfg) {
 
 static void segment_destroy_cb(Segment *s, void *userdata) {
         const BackendOps *ops = backend_get(s->backend);
+        Manager *m = userdata;
 
+        if (!ops)
+                return;
+        if (m->stopping && ops->detach) {
+                ops->detach(s);
+                return;
+        }
         log_debug("Segment '%s' (id %llu) destroyed", s->name, (unsigned long long)s->id);
-        if (ops)
-                ops->destroy(s);
+        ops->destroy(s);
+}
+
+static void segment_unlinked_cb(Segment *s, void *userdata) {
+        const BackendOps *ops = backend_get(s->backend);
+
+        log_debug("Segment '%s' (id %llu) lost its name", s->name, (unsigned long long)s->id);
+        if (ops && ops->unlinked)
+                ops->unlinked(s);
 }
 
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
@@ -98,18 +118,12 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
                         }
                         return;
                 }
-                if (m->n_conns >= m->cfg.max_connections) {
-                        log_notice("Connection limit (%llu) reached, refusing a client",
-                                   (unsigned long long)m->cfg.max_connections);
-                        safe_close(fd);
-                        continue;
-                }
                 r = conn_new(m, fd, &c);
-                if (r < 0) {
+                if (r < 0)
                         /* The peer may be gone already: routine, not an error. */
                         log_debug_errno(r, "Failed to set up a connection: %m, ignoring");
+                if (r != 0)
                         safe_close(fd);
-                }
         }
 }
 
@@ -146,7 +160,10 @@ int manager_new(Manager **ret, const ManagerConfig *cfg) {
                 return -ENOMEM;
         m->cfg = *cfg;
         m->listen_fd = -1;
+        m->lock_fd = -1;
         list_init(&m->conns);
+        m->conn_limits.max_total = cfg->max_connections;
+        m->conn_limits.max_per_user = cfg->max_connections_per_user;
         m->started_usec = now_usec();
         m->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
         if (!m->loop) {
@@ -160,6 +177,7 @@ int manager_new(Manager **ret, const ManagerConfig *cfg) {
                 free(m);
                 return r;
         }
+        registry_set_unlink_fn(m->registry, segment_unlinked_cb);
         ev_timer_init(&m->accept_retry, accept_retry_cb, ACCEPT_RETRY_SEC, 0.);
         ev_signal_init(&m->sig_term, signal_cb, SIGTERM);
         ev_signal_init(&m->sig_int, signal_cb, SIGINT);
@@ -241,6 +259,40 @@ int manager_listen(Manager *m) {
 }
 
 /**
+ * manager_start_backends() - claim the state directory and set up backends
+ * @m:          manager, listening (so no other daemon serves this socket)
+ *
+ * The state directory is needed by the posix, sysv and file backends; it is
+ * created (0755) if missing and locked, so that two daemons never share one
+ * (each would take the other's objects for leftovers). Then each
+ * backend reaps what a dead instance left and restores what persists.
+ *
+ * Return: 0 or negative errno (logged).
+ */
+int manager_start_backends(Manager *m) {
+        const ManagerConfig *cfg = &m->cfg;
+        BackendConfig bc = { .state_dir = cfg->state_dir, .enabled = cfg->backends };
+        _cleanup_free_ char *lock = NULL;
+
+        if (cfg->backends & ~(1u << PROTO_BACKEND_MEMFD)) {
+                if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST)
+                        return log_error_errno(errno, "Cannot create state directory '%s': %m "
+                                               "(use --state-dir, or disable the posix, sysv and file backends)",
+                                               cfg->state_dir);
+                if (asprintf(&lock, "%s/lock", cfg->state_dir) < 0)
+                        return -ENOMEM;
+                m->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+                if (m->lock_fd < 0)
+                        return log_error_errno(errno, "Cannot open '%s': %m", lock);
+                if (flock(m->lock_fd, LOCK_EX | LOCK_NB) < 0)
+                        return log_error_errno(errno == EWOULDBLOCK ? EBUSY : errno,
+                                               "State directory '%s' is in use by another shmbrokerd",
+                                               cfg->state_dir);
+        }
+        return backend_setup(&bc, m->registry);
+}
+
+/**
  * manager_run() - serve until SIGTERM or SIGINT
  * @m:          manager, listening
  *
@@ -263,7 +315,10 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         list_for_each_safe(l, &m->conns)
                 conn_free(list_entry(l, Conn, link));
+        m->stopping = true;
         m->registry = registry_free(m->registry);
+        conn_limits_deinit(&m->conn_limits);
+        safe_close(m->lock_fd);
         if (m->listen_fd >= 0) {
                 ev_io_stop(m->loop, &m->listen_io);
                 safe_close(m->listen_fd);

@@ -9,13 +9,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "daemon/conn-limits.h"
 #include "daemon/registry.h"
 #include "util/list.h"
 
+#define SHMB_STATE_DIR_DEFAULT "/var/lib/shmbrokerd"
+
 typedef struct ManagerConfig {
         const char *socket_path;
+        const char *state_dir;
+        unsigned backends;              /* enabled: 1 << PROTO_BACKEND_* */
         uint64_t max_segment_size;
         uint64_t max_connections;
+        uint64_t max_connections_per_user;
         uint8_t default_backend;
         RegistryLimits limits;
 } ManagerConfig;
@@ -25,13 +31,16 @@ typedef struct Manager {
         ManagerConfig cfg;
         Registry *registry;
         int listen_fd;
-        bool socket_bound;              /* we created the path and unlink it at exit */
+        int lock_fd;                    /* flock on <state-dir>/lock */
+        bool socket_bound;
+        bool stopping;                  /* segments are being detached, not destroyed */              /* we created the path and unlink it at exit */
         ev_io listen_io;
         ev_timer accept_retry;
         ev_signal sig_term;
         ev_signal sig_int;
         List conns;
         uint64_t n_conns;
+        ConnLimits conn_limits;
         uint64_t last_conn_id;
         uint64_t started_usec;
 } Manager;
@@ -40,6 +49,7 @@ void manager_config_defaults(ManagerConfig *cfg);
 int manager_new(Manager **ret, const ManagerConfig *cfg);
 Manager *manager_free(Manager *m);
 int manager_listen(Manager *m);
+int manager_start_backends(Manager *m);
 int manager_run(Manager *m);
 void manager_conn_closed(Manager *m);
 uint64_t now_usec(void);

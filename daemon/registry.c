@@ -24,6 +24,7 @@ typedef struct UserUsage {
 struct Registry {
         RegistryLimits limits;
         RegistryDestroyFn destroy;
+        RegistryUnlinkFn unlinked;
         void *userdata;
         HMap by_name;
         HMap by_id;
@@ -63,6 +64,23 @@ int registry_new(Registry **ret, const RegistryLimits *limits, RegistryDestroyFn
         list_init(&r->segments);
         *ret = r;
         return 0;
+}
+
+/**
+ * registry_set_unlink_fn() - be told when a live segment loses its name
+ * @r:          registry
+ * @fn:         called after the name is removed, before any free (not for
+ *              segments freed with their name: the destroy callback covers those)
+ */
+void registry_set_unlink_fn(Registry *r, RegistryUnlinkFn fn) {
+        r->unlinked = fn;
+}
+
+static void segment_unname(Registry *r, Segment *s) {
+        hmap_remove(&r->by_name, &s->name_node);
+        s->linked = false;
+        if (r->unlinked)
+                r->unlinked(s, r->userdata);
 }
 
 static UserUsage *user_find(Registry *r, uid_t uid) {
@@ -176,10 +194,8 @@ void registry_holdset_clear(Registry *r, HoldSet *set) {
 
                 list_unlink(&s->creator_link);
                 s->creator = NULL;
-                if (s->linked) {
-                        hmap_remove(&r->by_name, &s->name_node);
-                        s->linked = false;
-                }
+                if (s->linked)
+                        segment_unname(r, s);
                 segment_maybe_free(r, s);
         }
         list_for_each_safe(l, &set->holds)
@@ -300,7 +316,9 @@ int registry_hold(Registry *r, Segment *s, HoldSet *set, bool writable) {
  * registry_create() - add a named segment, held read-write by its creator
  * @r:          registry
  * @p:          attributes (name must be valid and free)
- * @creator:    the creating connection's holds
+ * @creator:    the creating connection's holds; NULL for a segment restored
+ *              at start (no hold, no quota check: it existed already; only
+ *              lifetime "persistent" makes sense)
  * @ret:        the new segment; its object fields are -1 for the backend to fill
  *
  * Charges the owner's quota. If the backend then fails, the caller drops the
@@ -315,10 +333,11 @@ int registry_create(Registry *r, const SegmentParams *p, HoldSet *creator, Segme
 
         if (registry_find(r, p->name))
                 return REGISTRY_E_EXISTS;
-        q = quota_check(r, p->uid, p->size);
+        /* A segment restored at start existed already: it is counted, never refused. */
+        q = creator ? quota_check(r, p->uid, p->size) : 0;
         if (q)
                 return q;
-        if (creator->n_holds >= r->limits.max_holds_per_conn && r->limits.max_holds_per_conn)
+        if (creator && r->limits.max_holds_per_conn && creator->n_holds >= r->limits.max_holds_per_conn)
                 return REGISTRY_E_QUOTA_HOLDS;
 
         u = user_find(r, p->uid);
@@ -344,6 +363,7 @@ int registry_create(Registry *r, const SegmentParams *p, HoldSet *creator, Segme
         s->mode = p->mode;
         s->lifetime = p->lifetime;
         s->backend = p->backend;
+        s->flags = p->flags;
         s->created_usec = p->created_usec;
         s->linked = true;
         s->obj = (SegmentObject){ .fd = -1, .ro_fd = -1, .shmid = -1 };
@@ -362,6 +382,10 @@ int registry_create(Registry *r, const SegmentParams *p, HoldSet *creator, Segme
         u->bytes += s->size;
         r->n_segments++;
         r->n_bytes += s->size;
+        if (!creator) {
+                *ret = s;
+                return 0;
+        }
         if (s->lifetime == PROTO_LIFETIME_CREATOR) {
                 s->creator = creator;
                 list_append(&creator->created, &s->creator_link);
@@ -416,8 +440,7 @@ int registry_release(Registry *r, HoldSet *set, uint64_t id) {
 void registry_unlink(Registry *r, Segment *s) {
         if (!s->linked)
                 return;
-        hmap_remove(&r->by_name, &s->name_node);
-        s->linked = false;
+        segment_unname(r, s);
         segment_maybe_free(r, s);
 }
 

@@ -76,6 +76,7 @@ struct Segment {
         uint32_t mode;
         uint8_t lifetime;
         uint8_t backend;
+        uint16_t flags;                 /* PROTO_SEG_HUGE, PROTO_SEG_RESERVED */
         bool linked;                    /* the name still refers to it */
         uint64_t n_holders;             /* distinct holding connections */
         uint64_t created_usec;
@@ -91,13 +92,16 @@ typedef struct SegmentParams {
         uint32_t mode;
         uint8_t lifetime;
         uint8_t backend;
+        uint16_t flags;
         uint64_t created_usec;
 } SegmentParams;
 
 typedef void (*RegistryDestroyFn)(Segment *s, void *userdata);
+typedef void (*RegistryUnlinkFn)(Segment *s, void *userdata);
 
 int registry_new(Registry **ret, const RegistryLimits *limits, RegistryDestroyFn destroy, void *userdata);
 Registry *registry_free(Registry *r);
+void registry_set_unlink_fn(Registry *r, RegistryUnlinkFn fn);
 
 void holdset_init(HoldSet *set);
 void registry_holdset_clear(Registry *r, HoldSet *set);

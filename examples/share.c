@@ -32,6 +32,7 @@ int main(void) {
                     shmb_segment_map(s2, (void **)&q) < 0)
                         _exit(1);
                 printf("child read: %s\n", q);
+                fflush(stdout);
                 shmb_segment_release(s2);
                 shmb_client_free(c2);
                 _exit(0);

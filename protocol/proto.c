@@ -21,7 +21,7 @@ static void reader_init(Reader *r, const void *buf, size_t len, size_t off) {
 }
 
 static bool reader_take(Reader *r, size_t n, const uint8_t **ret) {
-        if (r->short_read || r->len - r->off < n) {
+        if (r->short_read || r->off > r->len || r->len - r->off < n) {
                 r->short_read = true;
                 return false;
         }
@@ -166,7 +166,7 @@ const char *proto_type_name(uint16_t type) {
         static const char *const names[_SHMB_MSG_REQUEST_MAX] = {
                 [SHMB_MSG_HELLO] = "hello",   [SHMB_MSG_CREATE] = "create", [SHMB_MSG_OPEN] = "open",
                 [SHMB_MSG_RELEASE] = "release", [SHMB_MSG_UNLINK] = "unlink", [SHMB_MSG_STAT] = "stat",
-                [SHMB_MSG_LIST] = "list",
+                [SHMB_MSG_LIST] = "list",     [SHMB_MSG_SYNC] = "sync",
         };
 
         type &= (uint16_t)~SHMB_MSG_REPLY;
@@ -323,7 +323,9 @@ int proto_decode_request(const void *buf, size_t len, ProtoRequest *ret, const c
                 break;
         case SHMB_MSG_UNLINK:
         case SHMB_MSG_STAT:
-                s = get_name(&r, h->type == SHMB_MSG_UNLINK ? ret->unlink.name : ret->stat.name, ret_why);
+        case SHMB_MSG_SYNC:
+                /* unlink, stat and sync share one layout: the name. */
+                s = get_name(&r, ret->stat.name, ret_why);
                 if (s)
                         return s;
                 break;
@@ -482,8 +484,11 @@ int proto_finish(ProtoBuf *b) {
  */
 int proto_encode_hello(ProtoBuf *b, uint32_t req_id, uint16_t min_version, uint16_t max_version) {
         proto_put_header(b, SHMB_MSG_HELLO, 0, req_id);
-        b->data[0] = (uint8_t)max_version; /* the header carries the highest version spoken */
-        b->data[1] = (uint8_t)(max_version >> 8);
+        if (!b->overflow) {
+                /* The header of a HELLO carries the highest version spoken. */
+                b->data[0] = (uint8_t)max_version;
+                b->data[1] = (uint8_t)(max_version >> 8);
+        }
         proto_put_u16(b, min_version);
         proto_put_u16(b, max_version);
         proto_put_u32(b, 0);
@@ -499,7 +504,7 @@ int proto_encode_hello(ProtoBuf *b, uint32_t req_id, uint16_t min_version, uint1
  * @mode:       permission bits (0..0777)
  * @lifetime:   PROTO_LIFETIME_*
  * @backend:    PROTO_BACKEND_*
- * @flags:      SHMB_CREATE_*
+ * @flags:      PROTO_CREATE_*
  *
  * Return: message length or -EMSGSIZE.
  */
@@ -521,7 +526,7 @@ int proto_encode_create(ProtoBuf *b, uint32_t req_id, const char *name, uint64_t
  * @b:          empty buffer
  * @req_id:     request id
  * @name:       segment name
- * @flags:      SHMB_OPEN_*
+ * @flags:      PROTO_OPEN_*
  *
  * Return: message length or -EMSGSIZE.
  */
@@ -549,9 +554,9 @@ int proto_encode_release(ProtoBuf *b, uint32_t req_id, uint64_t id) {
 }
 
 /**
- * proto_encode_name_request() - UNLINK or STAT request (payload: the name)
+ * proto_encode_name_request() - UNLINK, STAT or SYNC request (payload: the name)
  * @b:          empty buffer
- * @type:       SHMB_MSG_UNLINK or SHMB_MSG_STAT
+ * @type:       SHMB_MSG_UNLINK, SHMB_MSG_STAT or SHMB_MSG_SYNC
  * @req_id:     request id
  * @name:       segment name
  *

@@ -34,6 +34,7 @@ enum {
         SHMB_MSG_UNLINK = 0x0005,
         SHMB_MSG_STAT = 0x0006,
         SHMB_MSG_LIST = 0x0007,
+        SHMB_MSG_SYNC = 0x0008,
         _SHMB_MSG_REQUEST_MAX,
         SHMB_MSG_REPLY = 0x8000,
 };
@@ -69,15 +70,17 @@ enum {
 enum {
         PROTO_BACKEND_DEFAULT = 0,      /* the daemon's default (memfd) */
         PROTO_BACKEND_MEMFD = 1,
-        PROTO_BACKEND_POSIX = 2,        /* reserved */
-        PROTO_BACKEND_SYSV = 3,         /* reserved */
-        PROTO_BACKEND_FILE = 4,         /* reserved */
+        PROTO_BACKEND_POSIX = 2,        /* shm_open() object, fd passed */
+        PROTO_BACKEND_SYSV = 3,         /* shmget() segment, shmid in the reply, no fd */
+        PROTO_BACKEND_FILE = 4,         /* file under the state directory, persists */
         _PROTO_BACKEND_MAX,
 };
 
 /* CREATE flags */
 #define PROTO_CREATE_EXCL 0x0001u       /* fail with EXISTS if the name is taken */
-#define PROTO_CREATE_FLAGS_ALL PROTO_CREATE_EXCL
+#define PROTO_CREATE_HUGE 0x0002u       /* huge pages (memfd, sysv); size rounded up */
+#define PROTO_CREATE_RESERVE 0x0004u    /* allocate all memory/space at create */
+#define PROTO_CREATE_FLAGS_ALL (PROTO_CREATE_EXCL | PROTO_CREATE_HUGE | PROTO_CREATE_RESERVE)
 
 /* OPEN flags */
 #define PROTO_OPEN_RDONLY 0x0001u
@@ -87,6 +90,8 @@ enum {
 #define PROTO_SEG_READONLY 0x0001u      /* this reply's hold/fd is read-only */
 #define PROTO_SEG_CREATED 0x0002u       /* this request created the segment */
 #define PROTO_SEG_UNLINKED 0x0004u      /* the name is gone; holders keep the memory */
+#define PROTO_SEG_HUGE 0x0008u          /* backed by huge pages */
+#define PROTO_SEG_RESERVED 0x0010u      /* memory/space allocated at create */
 
 /* LIST reply flags */
 #define SHMB_LIST_MORE 0x0001u         /* more entries follow: ask again after the last id */
@@ -141,7 +146,7 @@ typedef struct ProtoRequest {
                 } release;
                 struct {
                         char name[SHMB_NAME_MAX + 1];
-                } unlink, stat;
+                } unlink, stat, sync;
                 struct {
                         uint64_t after_id;
                         uint32_t max_entries;

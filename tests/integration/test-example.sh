@@ -3,7 +3,7 @@
 set -euo pipefail
 dir=$(mktemp -d /tmp/shmbroker-example.XXXXXX)
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
-"$SHMBROKERD" --socket "$dir/s.sock" 2>"$dir/log" &
+"$SHMBROKERD" --socket "$dir/s.sock" --state-dir "$dir/state" 2>"$dir/log" &
 pid=$!
 for _ in $(seq 100); do [ -S "$dir/s.sock" ] && break; sleep 0.05; done
 out=$(SHMBROKER_SOCKET=$dir/s.sock ./example-share)

@@ -6,13 +6,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -20,6 +23,9 @@
 
 #include "protocol/shmb-proto.h"
 #include "tests/integration/util-daemon.h"
+
+#define TEST_DIR_PREFIX "/tmp/shmbroker-test-"
+#define TEST_RUN_ENV "SHMBROKER_TEST_RUN"
 
 static int notify_socket(const char *path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -56,38 +62,69 @@ static void wait_ready(TestDaemon *d, int nfd) {
         ck_abort_msg("shmbrokerd did not report READY=1 within 10 s");
 }
 
-void test_daemon_start(TestDaemon *d, const char *const *extra_args) {
+/* Run the daemon on d's paths with the fixed options plus @extra_args; wait for READY=1. */
+static void daemon_spawn(TestDaemon *d, const char *const *extra_args) {
         const char *bin = getenv("SHMBROKERD");
         char notify[300];
         const char *argv[64];
         size_t n = 0;
+        pid_t parent;
         int nfd;
 
         ck_assert_msg(bin, "SHMBROKERD is not set (run through make check)");
-        snprintf(d->dir, sizeof(d->dir), "/tmp/shmbroker-test-XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(d->dir));
-        snprintf(d->socket, sizeof(d->socket), "%s/shmbrokerd.sock", d->dir);
+        /* A previous instance's notify socket may still be bound to the path. */
         snprintf(notify, sizeof(notify), "%s/notify.sock", d->dir);
+        (void)unlink(notify);
         nfd = notify_socket(notify);
 
         argv[n++] = bin;
         argv[n++] = "--socket";
         argv[n++] = d->socket;
+        argv[n++] = "--state-dir";
+        argv[n++] = d->state_dir;
         argv[n++] = "--log-level";
         argv[n++] = "debug";
         for (size_t i = 0; extra_args && extra_args[i] && n < 62; i++)
                 argv[n++] = extra_args[i];
         argv[n] = NULL;
 
+        parent = getpid();
         d->pid = fork();
         ck_assert_int_ge(d->pid, 0);
         if (d->pid == 0) {
+                /* No daemon outlives the test program, whatever way it ends. */
+                if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+                        _exit(126);
                 setenv("NOTIFY_SOCKET", notify, 1);
                 execv(bin, (char *const *)argv);
                 _exit(127);
         }
         wait_ready(d, nfd);
         close(nfd);
+}
+
+void test_daemon_start(TestDaemon *d, const char *const *extra_args) {
+        const char *tag = getenv(TEST_RUN_ENV);
+
+        if (tag && *tag)
+                snprintf(d->dir, sizeof(d->dir), "%s%s-XXXXXX", TEST_DIR_PREFIX, tag);
+        else
+                snprintf(d->dir, sizeof(d->dir), "%sXXXXXX", TEST_DIR_PREFIX);
+        ck_assert_ptr_nonnull(mkdtemp(d->dir));
+        snprintf(d->socket, sizeof(d->socket), "%s/shmbrokerd.sock", d->dir);
+        snprintf(d->state_dir, sizeof(d->state_dir), "%s/state", d->dir);
+        daemon_spawn(d, extra_args);
+}
+
+void test_daemon_restart(TestDaemon *d, const char *const *extra_args) {
+        ck_assert_msg(d->pid <= 0, "test_daemon_restart: shmbrokerd pid %d is still running", (int)d->pid);
+        ck_assert_msg(access(d->dir, F_OK) == 0, "test_daemon_restart: %s is gone (stopped with test_daemon_stop?)",
+                      d->dir);
+        daemon_spawn(d, extra_args);
+}
+
+void test_daemon_share(const TestDaemon *d) {
+        ck_assert_int_eq(chmod(d->dir, 0755), 0);
 }
 
 int test_daemon_kill(TestDaemon *d, int sig) {
@@ -101,21 +138,42 @@ int test_daemon_kill(TestDaemon *d, int sig) {
         return status;
 }
 
-static void remove_dir(const char *dir) {
-        DIR *dp = opendir(dir);
-        struct dirent *de;
-        char path[600];
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        (void)remove(path);
+        return 0;
+}
 
+/* rm -rf of the test directory (socket, notify socket, state directory). */
+static void remove_dir(const char *dir) {
+        (void)nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void test_run_begin(void) {
+        char tag[32];
+
+        snprintf(tag, sizeof(tag), "%d", (int)getpid());
+        (void)setenv(TEST_RUN_ENV, tag, 1);
+}
+
+void test_run_sweep(void) {
+        const char *tag = getenv(TEST_RUN_ENV);
+        char prefix[64], path[600];
+        struct dirent *de;
+        DIR *dp;
+
+        if (!tag || !*tag)
+                return;
+        snprintf(prefix, sizeof(prefix), "shmbroker-test-%s-", tag);
+        dp = opendir("/tmp");
         if (!dp)
                 return;
         while ((de = readdir(dp))) {
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
                         continue;
-                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-                unlink(path);
+                snprintf(path, sizeof(path), "/tmp/%s", de->d_name);
+                remove_dir(path);
         }
         closedir(dp);
-        rmdir(dir);
 }
 
 void test_daemon_stop(TestDaemon *d) {
@@ -144,6 +202,23 @@ int test_count_fds(pid_t pid) {
         closedir(dp);
         /* Reading our own /proc/self/fd shows the directory stream's fd too. */
         return pid == getpid() ? n - 1 : n;
+}
+
+void test_sleep_ms(int ms) {
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+int test_wait_fds(pid_t pid, int want, int timeout_ms) {
+        int n = test_count_fds(pid);
+
+        for (int waited = 0; n != want && waited < timeout_ms; waited += 10) {
+                test_sleep_ms(10);
+                n = test_count_fds(pid);
+        }
+        return n;
 }
 
 struct shmb_client *test_client(const TestDaemon *d) {

@@ -17,16 +17,38 @@ typedef struct TestDaemon {
         pid_t pid;
         char dir[256];          /* temporary directory, removed by test_daemon_stop() */
         char socket[300];       /* dir + "/shmbrokerd.sock" */
+        char state_dir[300];    /* dir + "/state" */
 } TestDaemon;
 
-/* Start with "--socket PATH --log-level debug" plus @extra_args (NULL-terminated, may be NULL). */
+/* Start with "--socket PATH --state-dir DIR --log-level debug" plus @extra_args (NULL-terminated, may be NULL).
+ * The daemon gets SIGTERM if the process that started it dies (a failed test), so none is left. */
 void test_daemon_start(TestDaemon *d, const char *const *extra_args);
+/* Start another daemon with the same socket, state directory and directory as the
+ * last one (which must be gone: stopped with test_daemon_kill(), not test_daemon_stop()),
+ * with the same fixed options plus @extra_args; wait for READY=1. */
+void test_daemon_restart(TestDaemon *d, const char *const *extra_args);
+/* Make the temporary directory searchable by every uid (0755), so that
+ * test_run_as() children can reach the socket (which is 0666). */
+void test_daemon_share(const TestDaemon *d);
+/*
+ * Check ends a failed test (in fork mode) without its teardown and kills its
+ * process group, daemon included: the directory stays. Call test_run_begin()
+ * in main() before srunner_run_all() and test_run_sweep() after it to remove
+ * such leftovers of this run (and only of this run).
+ */
+void test_run_begin(void);
+void test_run_sweep(void);
 /* SIGTERM, wait, assert a clean exit (status 0); remove the directory. */
 void test_daemon_stop(TestDaemon *d);
 /* Send @sig and reap; returns the wait status. */
 int test_daemon_kill(TestDaemon *d, int sig);
 /* Number of open fds of a process (from /proc/PID/fd). */
 int test_count_fds(pid_t pid);
+/* Poll test_count_fds(@pid) every 10 ms until it equals @want or @timeout_ms
+ * pass; returns the last count. */
+int test_wait_fds(pid_t pid, int want, int timeout_ms);
+/* Sleep @ms milliseconds. */
+void test_sleep_ms(int ms);
 
 /* A library client connected to @d (asserts success). */
 struct shmb_client *test_client(const TestDaemon *d);
