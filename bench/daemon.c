@@ -42,10 +42,14 @@ static int notify_socket(const char *path) {
         return fd;
 }
 
-/* argv: the wrapper's words (split at spaces), the daemon, --socket PATH. On
- * the server CPU of the current placement; SIGTERM if the benchmark dies. */
+/*
+ * argv: the wrapper's words (split at spaces), the daemon, --socket PATH and
+ * --state-dir DIR, both private to this instance (the default state
+ * directory is shared and locked). Nothing else: default settings. On the
+ * server CPU of the current placement; SIGTERM if the benchmark dies.
+ */
 static void exec_daemon(const BenchDaemon *d, const BenchConfig *cfg, const char *notify) {
-        char *argv[WRAPPER_ARGS_MAX + 4], *words = NULL;
+        char *argv[WRAPPER_ARGS_MAX + 6], *words = NULL, state[320];
         size_t n = 0;
         int fd;
 
@@ -58,6 +62,9 @@ static void exec_daemon(const BenchDaemon *d, const BenchConfig *cfg, const char
         argv[n++] = (char *)cfg->daemon_path;
         argv[n++] = (char *)"--socket";
         argv[n++] = (char *)d->socket;
+        snprintf(state, sizeof(state), "%s/state", d->dir);
+        argv[n++] = (char *)"--state-dir";
+        argv[n++] = state;
         argv[n] = NULL;
 
         fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -309,6 +316,29 @@ int proc_mem(pid_t pid, ProcMem *ret) {
         }
         fclose(f);
         return 0;
+}
+
+/**
+ * proc_fd_count() - number of open fds of a process
+ * @pid:        process
+ *
+ * Return: the count, or negative errno.
+ */
+int proc_fd_count(pid_t pid) {
+        char path[64];
+        struct dirent *de;
+        DIR *dp;
+        int n = 0;
+
+        snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+        dp = opendir(path);
+        if (!dp)
+                return -errno;
+        while ((de = readdir(dp)))
+                if (de->d_name[0] != '.')
+                        n++;
+        closedir(dp);
+        return n;
 }
 
 /**

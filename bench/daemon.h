@@ -1,9 +1,9 @@
 #pragma once
 
 /*
- * Real shmbrokerd instances for the benchmark: each on a private socket in
- * its own directory under the run's runtime directory, started with its
- * default settings (only --socket), ready when it sends READY=1 to a
+ * Real shmbrokerd instances for the benchmark: each on a private socket and
+ * state directory in its own directory under the run's runtime directory,
+ * otherwise with its default settings, ready when it sends READY=1 to a
  * private NOTIFY_SOCKET. Plus what /proc says about a process.
  */
 
@@ -35,3 +35,4 @@ const char *bench_daemon_status(BenchDaemon *d, char *buf, size_t size);
 
 int proc_mem(pid_t pid, ProcMem *ret);
 int proc_cpu_ns(pid_t pid, uint64_t *ret);
+int proc_fd_count(pid_t pid);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "protocol/shmb-proto.h"
 
 #define LATENCY_SAMPLES_MAX (1u << 20)
+#define HELLO_TIMEOUT_SEC 5
 
 typedef struct Client {
         int fd;
@@ -34,10 +36,12 @@ typedef struct Client {
  * loadgen_connect() - a raw connection that has done HELLO, non-blocking
  * @socket_path: the server
  *
- * Return: the socket, or negative errno.
+ * Return: the socket, or negative errno (-ETIMEDOUT: no HELLO reply within
+ * HELLO_TIMEOUT_SEC, e.g. because the server stopped accepting).
  */
 int loadgen_connect(const char *path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct timeval tv = { .tv_sec = HELLO_TIMEOUT_SEC };
         uint8_t buf[512];
         ProtoHeader h;
         ProtoBuf b;
@@ -50,14 +54,20 @@ int loadgen_connect(const char *path) {
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        /* A daemon out of fds leaves new connections in the backlog: don't wait forever. */
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+            connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
                 goto fail;
         proto_buf_init(&b, buf, sizeof(buf));
         len = proto_encode_hello(&b, 1, SHMB_PROTO_VERSION_MIN, SHMB_PROTO_VERSION);
         if (len < 0 || send(fd, buf, (size_t)len, MSG_NOSIGNAL) < 0)
                 goto fail;
         n = recv(fd, buf, sizeof(buf), 0);
-        if (n <= 0 || proto_decode_header(buf, (size_t)n, &h) != 0 || h.status != SHMB_STATUS_OK) {
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                errno = ETIMEDOUT;
+        if (n < 0)
+                goto fail;
+        if (n == 0 || proto_decode_header(buf, (size_t)n, &h) != 0 || h.status != SHMB_STATUS_OK) {
                 errno = n == 0 ? ECONNRESET : EPROTO;
                 goto fail;
         }

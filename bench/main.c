@@ -257,7 +257,7 @@ static void machine_info(Report *rep, const BenchConfig *cfg) {
         snprintf(cmd, sizeof(cmd), "'%s' --version 2>/dev/null", cfg->daemon_path);
         if ((f = popen(cmd, "re"))) {
                 if (fgets(line, sizeof(line), f))
-                        report_info(rep, "daemon", "%.*s, default settings (only --socket)", (int)strcspn(line, "\n"),
+                        report_info(rep, "daemon", "%.*s, default settings (only private --socket and --state-dir)", (int)strcspn(line, "\n"),
                                     line);
                 pclose(f);
         }

@@ -31,9 +31,11 @@ typedef struct Level {
         BenchDaemon d;
         struct shmb_client *c;          /* the measuring client */
         unsigned want;
-        unsigned reached;
+        unsigned reached;               /* live at measurement time */
+        unsigned populated;             /* made before any were given back */
         char why[400];                  /* why @want was not reached */
         ProcMem before, after;
+        int fds_before, fds_after;      /* the daemon's open fds */
         int *idle;                      /* idle connections */
         Samples create, open;
 } Level;
@@ -76,7 +78,9 @@ static int populate_segments(Level *l) {
                 (void)shmb_segment_release(seg);
                 l->reached = i + 1;
         }
+        l->populated = l->reached;
         (void)proc_mem(l->d.pid, &l->after);
+        l->fds_after = proc_fd_count(l->d.pid);
         /* After hitting a limit, give a few back so that creates can still be timed at this level. */
         for (unsigned k = 0; r < 0 && k < HEADROOM && l->reached > HEADROOM * 2; k++) {
                 snprintf(name, sizeof(name), "p%u", --l->reached);
@@ -101,7 +105,12 @@ static int populate_connections(Level *l) {
                 }
                 l->idle[l->reached++] = fd;
         }
+        l->populated = l->reached;
         (void)proc_mem(l->d.pid, &l->after);
+        l->fds_after = proc_fd_count(l->d.pid);
+        /* After hitting a limit, give a few back so that creates can still be timed at this level. */
+        for (unsigned k = 0; l->why[0] && k < HEADROOM && l->reached > HEADROOM * 2; k++)
+                close(l->idle[--l->reached]);
         return l->reached > 0 ? 0 : -EIO;
 }
 
@@ -124,6 +133,7 @@ static int level_start(BenchConfig *cfg, const Group *g, Level *l, unsigned want
         }
         (void)shmb_segment_release(seg);
         (void)proc_mem(l->d.pid, &l->before);
+        l->fds_before = proc_fd_count(l->d.pid);
         bench_progress("scenario 4: %u %s", want, g->label);
         return strcmp(g->kind, "segments") == 0 ? populate_segments(l) : populate_connections(l);
 }
@@ -225,17 +235,22 @@ static void report_group(Report *rep, const Group *g, const Level *lv, unsigned 
                         }
                 if (l->reached < 100)
                         continue;       /* a few pages of heap say nothing per item */
-                col[0] = ((double)l->after.anon_kib - (double)l->before.anon_kib) * 1024.0 / l->reached;
+                col[0] = ((double)l->after.anon_kib - (double)l->before.anon_kib) * 1024.0 / l->populated;
                 spread_of(col, 1, &mem);
                 snprintf(metric, sizeof(metric), "daemon memory per %s", unit_name);
                 row = report_add(rep, BENCH_S_SCALE, what, metric, "B", &mem);
-                report_note(row, "RssAnon %llu -> %llu KiB; VmRSS %llu -> %llu KiB",
+                report_note(row, "RssAnon %llu -> %llu KiB, VmRSS %llu -> %llu KiB for %u",
                             (unsigned long long)l->before.anon_kib, (unsigned long long)l->after.anon_kib,
-                            (unsigned long long)l->before.rss_kib, (unsigned long long)l->after.rss_kib);
+                            (unsigned long long)l->before.rss_kib, (unsigned long long)l->after.rss_kib, l->populated);
                 if (j == N_LEVELS - 1)
                         report_set_target(row, "<=", TARGET_BYTES);
+                col[0] = (double)(l->fds_after - l->fds_before) / l->populated;
+                spread_of(col, 1, &mem);
+                snprintf(metric, sizeof(metric), "daemon fds per %s", unit_name);
+                row = report_add(rep, BENCH_S_SCALE, what, metric, "fds", &mem);
+                report_note(row, "%d -> %d open fds", l->fds_before, l->fds_after);
         }
-        col[0] = lv[N_LEVELS - 1].reached;
+        col[0] = lv[N_LEVELS - 1].populated;
         row = report_runs(rep, BENCH_S_SCALE, g->label, "largest level reached", g->kind, col, 1);
         report_set_target(row, ">=", lv[N_LEVELS - 1].want);
         if (lv[N_LEVELS - 1].why[0])
