@@ -275,7 +275,8 @@ static void machine_info(Report *rep, const BenchConfig *cfg) {
 
 typedef struct Load {
         double loadavg;
-        uint64_t busy_ticks;            /* all CPUs, from /proc/stat */
+        uint64_t busy_ticks;            /* all CPUs, from /proc/stat, steal excluded */
+        uint64_t steal_ticks;           /* taken by the hypervisor for others */
         uint64_t total_ticks;
 } Load;
 
@@ -292,8 +293,9 @@ static void load_read(Load *l) {
         if ((f = fopen("/proc/stat", "re"))) {
                 if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
                            &v[6], &v[7]) == 8) {
-                        l->busy_ticks = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
-                        l->total_ticks = l->busy_ticks + v[3] + v[4];
+                        l->busy_ticks = v[0] + v[1] + v[2] + v[5] + v[6];
+                        l->steal_ticks = v[7];
+                        l->total_ticks = l->busy_ticks + v[3] + v[4] + v[7];
                 }
                 fclose(f);
         }
@@ -307,7 +309,7 @@ static void load_read(Load *l) {
 static void report_load(Report *rep, const Load *a, const Load *b) {
         long hz = sysconf(_SC_CLK_TCK);
         struct rusage self = {}, children = {};
-        double ours, busy, total;
+        double ours, busy, total, steal, ticks = (double)(hz > 0 ? hz : 100);
 
         (void)getrusage(RUSAGE_SELF, &self);
         (void)getrusage(RUSAGE_CHILDREN, &children);
@@ -315,11 +317,13 @@ static void report_load(Report *rep, const Load *a, const Load *b) {
                         children.ru_stime.tv_sec) +
                (double)(self.ru_utime.tv_usec + self.ru_stime.tv_usec + children.ru_utime.tv_usec +
                         children.ru_stime.tv_usec) / 1e6;
-        busy = (double)(b->busy_ticks - a->busy_ticks) / (double)(hz > 0 ? hz : 100);
-        total = (double)(b->total_ticks - a->total_ticks) / (double)(hz > 0 ? hz : 100);
-        report_info(rep, "other load", "%.0f CPU-s used by other processes during the run (%.0f%% of all CPUs); "
-                    "load average %.2f at start, %.2f at end", busy > ours ? busy - ours : 0,
-                    total > 0 && busy > ours ? 100.0 * (busy - ours) / total : 0, a->loadavg, b->loadavg);
+        busy = (double)(b->busy_ticks - a->busy_ticks) / ticks;
+        steal = (double)(b->steal_ticks - a->steal_ticks) / ticks;
+        total = (double)(b->total_ticks - a->total_ticks) / ticks;
+        report_info(rep, "other load", "%.0f CPU-s used by other processes during the run (%.0f%% of all CPUs), "
+                    "%.0f CPU-s stolen by the hypervisor; load average %.2f at start, %.2f at end",
+                    busy > ours ? busy - ours : 0, total > 0 && busy > ours ? 100.0 * (busy - ours) / total : 0,
+                    steal, a->loadavg, b->loadavg);
 }
 
 /* Soft RLIMIT_NOFILE up to the hard limit: 10,000 idle connections need the fds. */

@@ -185,6 +185,11 @@ static int run_once(BenchConfig *cfg, double ms[3], unsigned left[2], unsigned *
                         snprintf(why, size, "%s", set.why);
                 if (mode == 0) {
                         r = bench_daemon_stop(&d, &t);
+                        if (r != 0) {
+                                snprintf(why, size, "the daemon did not exit cleanly on SIGTERM (status %d)", r);
+                                r = r < 0 ? r : -EIO;
+                                goto fail;
+                        }
                         ms[0] = (double)t / 1e6;
                         /* Whatever is left once the daemon has exited stays: count, don't wait. */
                         left[0] = count_alive(&set);

@@ -6,7 +6,9 @@
  * connection. Each run measures the daemon and then an epoll echo server
  * (the floor: the same transport with no bookkeeping), in alternating
  * order, so that the ratio compares neighbours in time. The daemon's and
- * the generator's CPU use are reported to show who was the bottleneck.
+ * the generator's CPU use are reported to show who was the bottleneck, and
+ * operations per CPU-second of the server, which other load on the machine
+ * does not change as much as operations per second.
  */
 
 #include <errno.h>
@@ -34,6 +36,7 @@ typedef struct Figures {
         double p99[BENCH_RUNS_MAX];
         double cpu_daemon[BENCH_RUNS_MAX];
         double cpu_client[BENCH_RUNS_MAX];
+        double per_cpu[2][BENCH_RUNS_MAX];     /* ops per CPU-second of the server: [0] daemon, [1] echo */
         uint64_t errors;
 } Figures;
 
@@ -58,6 +61,11 @@ static void report_level(Report *rep, unsigned n, unsigned runs, const Figures *
         report_set_x(row, "clients broker p99", n);
         report_runs(rep, BENCH_S_THROUGHPUT, what, "daemon CPU (1 = a core)", "cores", f->cpu_daemon, runs);
         report_runs(rep, BENCH_S_THROUGHPUT, what, "load generator CPU", "cores", f->cpu_client, runs);
+        row = report_runs(rep, BENCH_S_THROUGHPUT, what, "broker ops per daemon CPU-s", "ops", f->per_cpu[0], runs);
+        if (n == TARGET_CLIENTS)
+                report_note(row, "what one fully available core would give; less than 1 core above means "
+                            "other processes took the CPU");
+        report_runs(rep, BENCH_S_THROUGHPUT, what, "echo ops per server CPU-s", "ops", f->per_cpu[1], runs);
 }
 
 static int one_run(const char *path, pid_t pid, unsigned n, const char *const *names, double warm, double secs,
@@ -94,6 +102,8 @@ static int measure_level(const BenchConfig *cfg, const BenchDaemon *d, const Ech
                 f->p99[k] = samples_percentile(&b.latency, 0.99) / 1e3;
                 f->cpu_daemon[k] = b.server_cpu;
                 f->cpu_client[k] = b.client_cpu;
+                f->per_cpu[0][k] = b.server_cpu > 0 ? b.ops_per_sec / b.server_cpu : NAN;
+                f->per_cpu[1][k] = e.server_cpu > 0 ? e.ops_per_sec / e.server_cpu : NAN;
                 f->errors += b.errors;
                 samples_deinit(&b.latency);
                 samples_deinit(&e.latency);
