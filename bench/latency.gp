@@ -17,6 +17,7 @@ set logscale x 10
 set grid
 set key top left
 set format x "10^{%L}"
+set offsets graph 0.04, graph 0.04, 0, 0
 
 set title "create / open latency vs live segments (one client, daemon on the same CPU)"
 set xlabel "live segments (the level reached; the table says why a level was not)"
@@ -48,6 +49,8 @@ unset logscale y
 set format y "%g"
 set yrange [0:*]
 plot datafile index "s3 clients broker ops/s" using 1:2:3:4 with yerrorlines title "broker", \
-     datafile index "s3 clients echo ops/s" using 1:2:3:4 with yerrorlines title "echo floor (no bookkeeping)"
+     datafile index "s3 clients echo ops/s" using 1:2:3:4 with yerrorlines title "echo floor (no bookkeeping)", \
+     datafile index "s3 clients broker ops per daemon CPU-s" using 1:2:3:4 with yerrorlines dashtype 2 \
+          title "broker, per CPU-second of the daemon"
 
 unset multiplot

@@ -115,8 +115,8 @@ typedef struct SizeCase {
 static const SizeCase cases[] = {
         { 4096, "4 KiB", 3000 },
         { 65536, "64 KiB", 3000 },
-        { 1 << 20, "1 MiB", 400 },
-        { 64 << 20, "64 MiB", 16 },
+        { 1 << 20, "1 MiB", 250 },
+        { 64 << 20, "64 MiB", 10 },
 };
 
 /* One run of one size: every variant @iters times, interleaved; p50/p99 per variant. */

@@ -62,6 +62,7 @@ static void report_level(Report *rep, unsigned n, unsigned runs, const Figures *
         report_runs(rep, BENCH_S_THROUGHPUT, what, "daemon CPU (1 = a core)", "cores", f->cpu_daemon, runs);
         report_runs(rep, BENCH_S_THROUGHPUT, what, "load generator CPU", "cores", f->cpu_client, runs);
         row = report_runs(rep, BENCH_S_THROUGHPUT, what, "broker ops per daemon CPU-s", "ops", f->per_cpu[0], runs);
+        report_set_x(row, "clients broker ops per daemon CPU-s", n);
         if (n == TARGET_CLIENTS)
                 report_note(row, "what one fully available core would give; less than 1 core above means "
                             "other processes took the CPU");
@@ -76,7 +77,7 @@ static int one_run(const char *path, pid_t pid, unsigned n, const char *const *n
 
 static int measure_level(const BenchConfig *cfg, const BenchDaemon *d, const EchoServer *echo, unsigned n,
                          const char *const *names, Figures *f) {
-        double secs = bench_seconds(cfg, 1.0, 0.2), warm = bench_seconds(cfg, 0.2, 0.05);
+        double secs = bench_seconds(cfg, 0.7, 0.2), warm = bench_seconds(cfg, 0.2, 0.05);
         int r = 0;
 
         *f = (Figures){};
@@ -166,7 +167,7 @@ int scenario_throughput(BenchConfig *cfg, Report *rep) {
                                 break;
                         continue;
                 }
-                report_level(rep, n, cfg->runs, &f, bench_seconds(cfg, 1.0, 0.2));
+                report_level(rep, n, cfg->runs, &f, bench_seconds(cfg, 0.7, 0.2));
         }
 finish:
         echo_server_stop(&echo);
