@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -199,12 +200,27 @@ int bench_daemon_kill(BenchDaemon *d) {
         return 0;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void)(flag == FTW_DP ? rmdir(path) : unlink(path));
+        return 0;
+}
+
 /**
- * bench_daemon_cleanup() - stop the daemon if running and remove its directory
+ * bench_remove_tree() - remove a directory and everything below it
+ * @path:       the directory
+ *
+ * Return: 0 or negative errno.
+ */
+int bench_remove_tree(const char *path) {
+        return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 ? -errno : 0;
+}
+
+/**
+ * bench_daemon_cleanup() - stop the daemon if running; remove all but its log
  * @d:          instance
  *
- * The directory is kept when it holds a log with something in it, so that
- * a failure can be looked at; the run script removes the runtime directory.
+ * The log stays for a look after a failure; main() removes the whole
+ * runtime directory when every measurement worked.
  */
 void bench_daemon_cleanup(BenchDaemon *d) {
         DIR *dp;
@@ -218,18 +234,15 @@ void bench_daemon_cleanup(BenchDaemon *d) {
         if (dp) {
                 while ((de = readdir(dp))) {
                         char path[600];
-                        struct stat st;
 
-                        if (de->d_name[0] == '.')
+                        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+                            strcmp(de->d_name, "daemon.log") == 0)
                                 continue;
                         snprintf(path, sizeof(path), "%s/%s", d->dir, de->d_name);
-                        if (strcmp(de->d_name, "daemon.log") == 0 && stat(path, &st) == 0 && st.st_size > 0)
-                                continue;
-                        (void)unlink(path);
+                        (void)bench_remove_tree(path);
                 }
                 closedir(dp);
         }
-        (void)rmdir(d->dir);
 }
 
 /**

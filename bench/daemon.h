@@ -30,6 +30,7 @@ int bench_daemon_restart(BenchDaemon *d, const BenchConfig *cfg);
 int bench_daemon_stop(BenchDaemon *d, uint64_t *ret_ns);
 int bench_daemon_kill(BenchDaemon *d);
 void bench_daemon_cleanup(BenchDaemon *d);
+int bench_remove_tree(const char *path);
 const char *bench_daemon_log_tail(const BenchDaemon *d, char *buf, size_t size);
 const char *bench_daemon_status(BenchDaemon *d, char *buf, size_t size);
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "bench/daemon.h"
 #include "bench/report.h"
 #include "client/shmbroker.h"
 
@@ -394,10 +395,11 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "shmbroker-bench: cannot write %s: %s\n", arg_json, strerror(-r));
         if (arg_chart && report_write_chart_data(&rep, arg_chart) < 0)
                 fprintf(stderr, "shmbroker-bench: cannot write %s\n", arg_chart);
-        if (cfg.runtime_dir == tmpdir)
-                (void)rmdir(tmpdir);
         report_free(&rep);
         if (failed)
-                fprintf(stderr, "shmbroker-bench: %d measurement(s) failed; see the table\n", failed);
+                fprintf(stderr, "shmbroker-bench: %d measurement(s) failed; see the table and the daemons' logs in %s\n",
+                        failed, cfg.runtime_dir);
+        else if (cfg.runtime_dir == tmpdir)
+                (void)bench_remove_tree(tmpdir);
         return failed || r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
