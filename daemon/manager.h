@@ -48,5 +48,7 @@ Manager *manager_free(Manager *m);
 int manager_listen(Manager *m);
 int manager_start_backends(Manager *m);
 int manager_run(Manager *m);
+int manager_add_client_fd(Manager *m, int fd);
+void manager_run_once(Manager *m);
 void manager_conn_closed(Manager *m);
 uint64_t now_usec(void);
