@@ -177,9 +177,10 @@ static int conn_read(Conn *c) {
                                 return 0;
                         return log_debug_errno(errno, "Client pid=%d: receive failed: %m", (int)c->pid);
                 }
+                /* First: an empty datagram (n == 0, like end-of-file) may carry fds too. */
+                n_fds = close_passed_fds(&msg);
                 if (n == 0)
                         return -ECONNRESET;
-                n_fds = close_passed_fds(&msg);
                 if (msg.msg_flags & MSG_CTRUNC)
                         return log_notice_errno(EBADMSG, "Client pid=%d uid=%u: control data truncated, disconnecting",
                                                 (int)c->pid, (unsigned)c->creds.uid);
