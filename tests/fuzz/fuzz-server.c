@@ -38,8 +38,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/backend.h"
@@ -70,6 +72,7 @@ typedef struct Run {
 } Run;
 
 static const uid_t uids[] = { 0, 65534, 1000, 0 };
+static const char *const state_parents[] = { "/dev/shm", "/tmp" };
 static char state_dir[64];
 static char posix_prefix[32];
 static Registry *setup_registry;       /* lives for the process: backends keep a pointer to it */
@@ -138,19 +141,56 @@ static int own_sysv_segments(void) {
         return n;
 }
 
-static void remove_state_dir(void) {
-        char path[128];
+/* Remove a state directory and the POSIX objects of the instance that used it. */
+static void remove_state(const char *dir) {
+        char path[512], prefix[32];
+        struct dirent *de;
+        DIR *d;
 
-        snprintf(path, sizeof(path), "%s/segments/data", state_dir);
+        snprintf(prefix, sizeof(prefix), "shmb.%08x.", (unsigned)fnv1a(dir));
+        d = opendir("/dev/shm");
+        while (d && (de = readdir(d)))
+                if (strncmp(de->d_name, prefix, strlen(prefix)) == 0) {
+                        snprintf(path, sizeof(path), "/dev/shm/%s", de->d_name);
+                        (void)unlink(path);
+                }
+        if (d)
+                closedir(d);
+        snprintf(path, sizeof(path), "%s/segments/data", dir);
         remove_dir_entries(path);
         (void)rmdir(path);
-        snprintf(path, sizeof(path), "%s/segments/meta", state_dir);
+        snprintf(path, sizeof(path), "%s/segments/meta", dir);
         remove_dir_entries(path);
         (void)rmdir(path);
-        snprintf(path, sizeof(path), "%s/segments", state_dir);
+        snprintf(path, sizeof(path), "%s/segments", dir);
         (void)rmdir(path);
-        remove_dir_entries(state_dir);
-        (void)rmdir(state_dir);
+        remove_dir_entries(dir);
+        (void)rmdir(dir);
+}
+
+static void remove_own_state(void) {
+        remove_state(state_dir);
+}
+
+/* What fuzz-server processes that crashed (no atexit) left in @parent: "shmbfuzz-<dead pid>". */
+static void sweep_stale_states(const char *parent) {
+        struct dirent *de;
+        DIR *d = opendir(parent);
+
+        while (d && (de = readdir(d))) {
+                char path[512];
+                long pid;
+
+                if (strncmp(de->d_name, "shmbfuzz-", 9) != 0)
+                        continue;
+                pid = strtol(de->d_name + 9, NULL, 10);
+                if (pid <= 0 || pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+                        continue;
+                snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
+                remove_state(path);
+        }
+        if (d)
+                closedir(d);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -160,12 +200,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         int r;
 
         log_set_max_level(level ? log_level_from_string(level) : LOG_EMERG);
-        snprintf(state_dir, sizeof(state_dir), "/dev/shm/shmbfuzz-XXXXXX");
-        if (!mkdtemp(state_dir)) {
-                snprintf(state_dir, sizeof(state_dir), "/tmp/shmbfuzz-XXXXXX");
-                check(mkdtemp(state_dir) != NULL, "cannot create a state directory");
+        /* tmpfs if possible: the System V journal is fdatasync()ed on every create. */
+        for (size_t i = 0; i < ELEMENTSOF(state_parents); i++) {
+                sweep_stale_states(state_parents[i]);
+                snprintf(state_dir, sizeof(state_dir), "%s/shmbfuzz-%d", state_parents[i], (int)getpid());
+                if (mkdir(state_dir, 0755) == 0)
+                        break;
+                state_dir[0] = 0;
         }
-        atexit(remove_state_dir);
+        check(state_dir[0], "cannot create a state directory in /dev/shm or /tmp");
+        atexit(remove_own_state);
         snprintf(posix_prefix, sizeof(posix_prefix), "shmb.%08x.", (unsigned)fnv1a(state_dir));
         manager_config_defaults(&cfg);
         r = registry_new(&setup_registry, &cfg.limits, NULL, NULL);
@@ -455,16 +499,16 @@ static void run_finish(Run *run) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        static int base_fds = -1;
         size_t off = 1;
+        int base_fds;
         Run run;
 
         if (size < 1)
                 return 0;
         if (!setup_registry)
                 (void)LLVMFuzzerInitialize(NULL, NULL);
-        if (base_fds < 0)
-                base_fds = fd_count();
+        /* Counted per input: between inputs libFuzzer may start llvm-symbolizer (two pipes). */
+        base_fds = fd_count();
         run_init(&run, data[0]);
 
         while (off + 3 <= size) {
@@ -496,7 +540,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         pump(&run, true);
         run_finish(&run);
         if (fd_count() != base_fds) {
-                fprintf(stderr, "fuzz-server: %d fds before the first input:\n", base_fds);
+                fprintf(stderr, "fuzz-server: %d fds before this input, now:\n", base_fds);
                 dump_fds();
                 check(false, "fd count changed across one input (an fd leaked or was closed twice)");
         }
