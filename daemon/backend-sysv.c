@@ -10,11 +10,15 @@
  * and made durable before the client learns it. At start the journal of a
  * dead instance is replayed: each recorded id is removed only if it still
  * names a segment created by our uid, by the recorded pid, of the recorded
- * size (ids are reused, so a record alone proves nothing).
+ * size (ids are reused, so a record alone proves nothing). The journal also
+ * names the instance's pid: while that pid is free, every private segment
+ * our uid made from it goes too (an instance killed between shmget() and
+ * the record left one that no record names).
  */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,20 +67,47 @@ static bool segment_is_ours(int id, pid_t cpid, uint64_t size) {
                ds.shm_perm.__key == IPC_PRIVATE;
 }
 
+/*
+ * Every segment a dead instance (@cpid) made, recorded or not: one killed
+ * between shmget() and its journal record left one the records miss. Only
+ * while @cpid is free: a live process with that pid is someone else.
+ */
+static unsigned reap_instance(pid_t cpid) {
+        struct shm_info info;
+        unsigned n = 0;
+        int max;
+
+        if (cpid <= 0 || cpid == getpid() || kill(cpid, 0) == 0 || errno != ESRCH)
+                return 0;
+        max = shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&info);
+        for (int i = 0; i <= max; i++) {
+                struct shmid_ds ds;
+                int id = shmctl(i, SHM_STAT_ANY, &ds);
+
+                if (id >= 0 && ds.shm_cpid == cpid && ds.shm_perm.cuid == geteuid() &&
+                    ds.shm_perm.__key == IPC_PRIVATE && shmctl(id, IPC_RMID, NULL) == 0)
+                        n++;
+        }
+        return n;
+}
+
 static unsigned journal_reap(FILE *f) {
         char line[128];
         unsigned n = 0;
+        int instance = 0;
 
         while (fgets(line, sizeof(line), f)) {
                 unsigned long long size;
                 int id, cpid;
 
+                if (sscanf(line, "= %d", &cpid) == 1)
+                        instance = cpid;
                 if (sscanf(line, "+ %d %d %llu", &id, &cpid, &size) != 3)
                         continue;
                 if (segment_is_ours(id, (pid_t)cpid, size) && shmctl(id, IPC_RMID, NULL) == 0)
                         n++;
         }
-        return n;
+        return n + reap_instance((pid_t)instance);
 }
 
 /* Rewrite the journal with only the live segments (atomically, durably). */
@@ -92,6 +123,7 @@ static int journal_compact(void) {
                 return -errno;
         fd = -1;
         journal_records = 0;
+        fprintf(f, "= %d\n", (int)getpid());
         for (Segment *s = registry_first_after(sysv_registry, 0); s; s = registry_next(sysv_registry, s)) {
                 if (s->backend != PROTO_BACKEND_SYSV || s->obj.shmid < 0)
                         continue;
@@ -114,6 +146,7 @@ static int journal_compact(void) {
 }
 
 static int sysv_setup(const BackendConfig *cfg, Registry *r) {
+        char line[32];
         FILE *f;
         int fd;
         unsigned n;
@@ -139,9 +172,9 @@ static int sysv_setup(const BackendConfig *cfg, Registry *r) {
         journal_fd = openat(state_dir_fd, JOURNAL_NAME, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
         if (journal_fd < 0)
                 return log_error_errno(errno, "Cannot write %s/%s: %m", cfg->state_dir, JOURNAL_NAME);
-        if (fdatasync(journal_fd) < 0)
-                return -errno;
-        return 0;
+        /* Who we are, durably before any segment: the next instance reaps by it what the records miss. */
+        snprintf(line, sizeof(line), "= %d\n", (int)getpid());
+        return journal_write(line, true);
 }
 
 static int sysv_create(Segment *s) {

@@ -25,8 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -719,6 +721,66 @@ START_TEST(test_daemon_killed_and_restarted) {
 }
 END_TEST
 
+/* A private System V segment made by a child that then exits: a segment whose creator is dead. */
+static int orphan_segment(pid_t *ret_cpid) {
+        int pipefd[2], id = -1;
+        pid_t pid;
+
+        ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                id = shmget(IPC_PRIVATE, SEG_SIZE, IPC_CREAT | 0600);
+                _exit(write(pipefd[1], &id, sizeof(id)) == sizeof(id) ? 0 : 1);
+        }
+        ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+        ck_assert_int_eq(read(pipefd[0], &id, sizeof(id)), sizeof(id));
+        close(pipefd[0]);
+        close(pipefd[1]);
+        ck_assert_msg(id >= 0, "the child could not make a System V segment");
+        if (lo->n_daemons < ELEMENTSOF(lo->daemons))
+                lo->daemons[lo->n_daemons++] = pid;
+        *ret_cpid = pid;
+        return id;
+}
+
+/*
+ * An instance killed between shmget() and the journal record of the id:
+ * the next instance must still remove the segment. Simulated by a dead
+ * child's segment and a journal naming that child as the instance
+ * ("= <pid>", the line every instance writes first).
+ */
+START_TEST(test_sysv_unrecorded_segment_reaped) {
+        char journal[512], line[32];
+        pid_t unrecorded_cpid, foreign_cpid;
+        struct shmid_ds ds;
+        int unrecorded, foreign, fd, status, n;
+        TestDaemon d;
+
+        prefix_init();
+        daemon_start(&d);
+        status = test_daemon_kill(&d, SIGKILL);
+        ck_assert(WIFSIGNALED(status));
+        unrecorded = orphan_segment(&unrecorded_cpid);
+        foreign = orphan_segment(&foreign_cpid);
+        snprintf(journal, sizeof(journal), "%s/sysv-segments", d.state_dir);
+        fd = open(journal, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        ck_assert_msg(fd >= 0, "no System V journal at %s: %m", journal);
+        n = snprintf(line, sizeof(line), "= %d\n", (int)unrecorded_cpid);
+        ck_assert_int_eq(write(fd, line, (size_t)n), n);
+        close(fd);
+
+        daemon_restart(&d);
+        ck_assert_msg(shmctl(unrecorded, IPC_STAT, &ds) < 0 && (errno == EINVAL || errno == EIDRM),
+                      "shmid %d of the dead instance %d (no record of its own) survived the restart", unrecorded,
+                      (int)unrecorded_cpid);
+        ck_assert_msg(shmctl(foreign, IPC_STAT, &ds) == 0, "shmid %d of another dead process was removed: %m", foreign);
+        ck_assert_int_eq(shmctl(foreign, IPC_RMID, NULL), 0);
+        assert_serves(&d);
+        test_daemon_stop(&d);
+}
+END_TEST
+
 /* ------------------------------------------------------------ fd floods -- */
 
 typedef struct Fixture {
@@ -907,6 +969,7 @@ static Suite *faults_suite(void) {
         tc = tcase_new(s, "kill");
         tcase_add_test(tc, test_clients_killed_mid_request);
         tcase_add_test(tc, test_daemon_killed_and_restarted);
+        tcase_add_test(tc, test_sysv_unrecorded_segment_reaped);
 
         tc = tcase_new(s, "fds");
         tcase_add_test(tc, test_fd_flood);
