@@ -81,7 +81,7 @@ static unsigned reap_instance(pid_t cpid) {
                 return 0;
         max = shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&info);
         for (int i = 0; i <= max; i++) {
-                struct shmid_ds ds;
+                struct shmid_ds ds = {}; /* valgrind 3.19 does not know that SHM_STAT_ANY fills it */
                 int id = shmctl(i, SHM_STAT_ANY, &ds);
 
                 if (id >= 0 && ds.shm_cpid == cpid && ds.shm_perm.cuid == geteuid() &&
