@@ -138,14 +138,14 @@ static int daemon_baseline(const TestDaemon *d) {
         return n - 1;
 }
 
-/* Soft RLIMIT_NOFILE up to the hard one; the test needs at least @need. */
-static void raise_nofile(rlim_t need) {
+/* Set the soft RLIMIT_NOFILE (@soft, or the hard limit if 0); the hard one must be at least @need. */
+static void set_nofile(rlim_t soft, rlim_t need) {
         struct rlimit rl;
 
         ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
         ck_assert_msg(rl.rlim_max >= need, "RLIMIT_NOFILE hard limit %llu is below the %llu this test needs",
                       (unsigned long long)rl.rlim_max, (unsigned long long)need);
-        rl.rlim_cur = rl.rlim_max;
+        rl.rlim_cur = soft ? soft : rl.rlim_max;
         ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
 }
 
@@ -378,7 +378,7 @@ START_TEST(test_thousand_clients) {
         int base_fds, base_sockets, sockets;
 
         prefix_init();
-        raise_nofile(4096);
+        set_nofile(0, 4096);
         daemon_start(&d);
         base_fds = daemon_baseline(&d);
         base_sockets = daemon_sockets(d.pid);
@@ -875,6 +875,38 @@ START_TEST(test_fd_flood) {
 }
 END_TEST
 
+/* The soft RLIMIT_NOFILE of @pid, from /proc/PID/limits. */
+static unsigned long long soft_nofile(pid_t pid) {
+        unsigned long long soft = 0;
+        char path[64], line[256];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
+        f = fopen(path, "re");
+        ck_assert_msg(f, "cannot read %s: %m", path);
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "Max open files %llu", &soft) == 1)
+                        break;
+        fclose(f);
+        return soft;
+}
+
+/* Started with the usual soft limit of 1,024 fds, the daemon takes the hard limit as its own. */
+START_TEST(test_daemon_raises_fd_limit) {
+        struct rlimit rl;
+        TestDaemon d;
+
+        prefix_init();
+        set_nofile(1024, 4096);
+        daemon_start(&d);
+        ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+        ck_assert_msg(soft_nofile(d.pid) == (unsigned long long)rl.rlim_max,
+                      "the daemon's soft fd limit is %llu, not the hard limit %llu", soft_nofile(d.pid),
+                      (unsigned long long)rl.rlim_max);
+        test_daemon_stop(&d);
+}
+END_TEST
+
 /* Regression (found by fuzz-server): an empty datagram carrying fds is dropped like end-of-file, fds closed. */
 START_TEST(test_empty_datagram_with_fds) {
         Fixture f;
@@ -970,6 +1002,11 @@ static Suite *faults_suite(void) {
         tcase_add_test(tc, test_clients_killed_mid_request);
         tcase_add_test(tc, test_daemon_killed_and_restarted);
         tcase_add_test(tc, test_sysv_unrecorded_segment_reaped);
+
+        /* Valgrind keeps its client's fd limit where it started: tests/valgrind.sh leaves this out. */
+        tc = tcase_new(s, "fd-limit");
+        tcase_set_tags(tc, "no-valgrind");
+        tcase_add_test(tc, test_daemon_raises_fd_limit);
 
         tc = tcase_new(s, "fds");
         tcase_add_test(tc, test_fd_flood);
