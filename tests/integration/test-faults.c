@@ -65,8 +65,8 @@ static uint8_t buf[SHMB_MSG_MAX];
  * page shared with the runner, whose teardown removes it after each TCase.
  */
 typedef struct Leftovers {
-        pid_t daemons[64];
-        size_t n_daemons;
+        pid_t creators[64];             /* of System V segments: daemons, and the tests' own children */
+        size_t n_creators;
         char prefixes[8][32];
         size_t n_prefixes;
 } Leftovers;
@@ -108,21 +108,24 @@ static void prefix_init(void) {
                 snprintf(lo->prefixes[lo->n_prefixes++], sizeof(lo->prefixes[0]), "%s", prefix);
 }
 
+static void track_creator(pid_t pid) {
+        if (lo->n_creators < ELEMENTSOF(lo->creators))
+                lo->creators[lo->n_creators++] = pid;
+}
+
 static void daemon_start(TestDaemon *d) {
         test_daemon_start(d, NULL);
-        if (lo->n_daemons < ELEMENTSOF(lo->daemons))
-                lo->daemons[lo->n_daemons++] = d->pid;
+        track_creator(d->pid);
 }
 
 static void daemon_restart(TestDaemon *d) {
         test_daemon_restart(d, NULL);
-        if (lo->n_daemons < ELEMENTSOF(lo->daemons))
-                lo->daemons[lo->n_daemons++] = d->pid;
+        track_creator(d->pid);
 }
 
 /* In the runner process, after each TCase. */
 static void leftovers_teardown(void) {
-        objects_sysv_remove(lo->daemons, lo->n_daemons);
+        objects_sysv_remove(lo->creators, lo->n_creators);
         for (size_t i = 0; i < lo->n_prefixes; i++)
                 objects_posix_remove(lo->prefixes[i]);
         memset(lo, 0, sizeof(*lo));
@@ -738,8 +741,7 @@ static int orphan_segment(pid_t *ret_cpid) {
         close(pipefd[0]);
         close(pipefd[1]);
         ck_assert_msg(id >= 0, "the child could not make a System V segment");
-        if (lo->n_daemons < ELEMENTSOF(lo->daemons))
-                lo->daemons[lo->n_daemons++] = pid;
+        track_creator(pid);
         *ret_cpid = pid;
         return id;
 }
