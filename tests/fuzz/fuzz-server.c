@@ -7,7 +7,10 @@
  *   byte 0        set-up: bit 0 = every new connection first does a valid
  *                 HELLO; bits 1-2 = peer uid (0 root, 1 nobody, 2 uid 1000,
  *                 3 slot n gets the n-th of those), taken by SO_PEERCRED from
- *                 a socketpair() made under that effective uid (root only)
+ *                 a socketpair() made under that effective uid (root only);
+ *                 bit 3 = the daemon's end of each connection has the
+ *                 smallest send buffer (replies queue in the daemon at once);
+ *                 bit 4 = peers have supplementary groups 4321, 1000, 65534
  *   then records  u16 length (little-endian), u8 control, length bytes
  *                 (cut short at the end of the input; length 0xffff sends
  *                 a datagram of SHMB_MSG_MAX + 1 bytes, zero-padded)
@@ -28,17 +31,24 @@
  * before, no System V segment made by this process exists, and no POSIX
  * object of this instance is left in /dev/shm.
  *
+ * The daemon runs with small limits (256 KiB segments, a few segments per
+ * uid, 8 holds per connection) so that inputs reach them, and with a file
+ * size limit of 128 KiB (RLIMIT_FSIZE), so that memfd, POSIX and file
+ * segments above it fail in the backend (EFBIG) and the failure paths run.
+ *
  * SHMB_FUZZ_LOG=debug (or any level name) shows the daemon's log.
  */
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <signal.h>
+#include <sys/resource.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -56,6 +66,10 @@
 #define PUMPS_MAX 64
 #define FDS_MANY 253
 #define SEG_SIZE_MAX (256 * 1024)
+#define FILE_SIZE_MAX (128 * 1024)
+#define SETUP_HELLO 0x01
+#define SETUP_SMALL_BUFFERS 0x08
+#define SETUP_GROUPS 0x10
 
 typedef struct Slot {
         int fd;                 /* client end, or -1 */
@@ -72,6 +86,7 @@ typedef struct Run {
 } Run;
 
 static const uid_t uids[] = { 0, 65534, 1000, 0 };
+static const gid_t extra_groups[] = { 4321, 1000, 65534 };
 static const char *const state_parents[] = { "/dev/shm", "/tmp" };
 static char state_dir[64];
 static char posix_prefix[32];
@@ -199,7 +214,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         const char *level = getenv("SHMB_FUZZ_LOG");
         int r;
 
+        struct rlimit fsize;
+
         log_set_max_level(level ? log_level_from_string(level) : LOG_EMERG);
+        /* Larger segments fail with EFBIG instead of SIGXFSZ. */
+        (void)signal(SIGXFSZ, SIG_IGN);
+        check(getrlimit(RLIMIT_FSIZE, &fsize) == 0, "getrlimit failed");
+        fsize.rlim_cur = FILE_SIZE_MAX;
+        check(setrlimit(RLIMIT_FSIZE, &fsize) == 0, "cannot set RLIMIT_FSIZE");
         /* tmpfs if possible: the System V journal is fdatasync()ed on every create. */
         for (size_t i = 0; i < ELEMENTSOF(state_parents); i++) {
                 sweep_stale_states(state_parents[i]);
@@ -244,27 +266,44 @@ static void dump_fds(void) {
                 closedir(d);
 }
 
-/* A client socket for @slot, its peer adopted by the daemon; optionally HELLO first. */
-static void slot_open(Run *run, int slot) {
-        uint8_t mode = (run->setup >> 1) & 3;
-        uid_t uid = uids[mode == 3 ? slot : mode];
-        int sv[2], r;
+/* socketpair() as @uid, with @groups if set: the kernel records them for SO_PEERCRED and SO_PEERGROUPS. */
+static void peer_socketpair(uid_t uid, bool groups, int sv[2]) {
+        gid_t saved[64];
+        int n_saved = -1, r;
         bool switched = false;
 
+        if (geteuid() == 0 && groups) {
+                n_saved = getgroups(ELEMENTSOF(saved), saved);
+                check(n_saved >= 0 && setgroups(ELEMENTSOF(extra_groups), extra_groups) == 0, "setgroups failed");
+        }
         if (uid != 0 && geteuid() == 0) {
                 switched = setegid((gid_t)uid) == 0 && seteuid(uid) == 0;
                 if (!switched)
                         (void)setegid(0);
         }
         r = socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv);
-        if (switched) {
+        if (switched)
                 check(seteuid(0) == 0 && setegid(0) == 0, "cannot switch back to root");
-        }
+        if (n_saved >= 0)
+                check(setgroups((size_t)n_saved, saved) == 0, "cannot restore the groups");
         check(r == 0, "socketpair failed");
+}
+
+/* A client socket for @slot, its peer adopted by the daemon; optionally HELLO first. */
+static void slot_open(Run *run, int slot) {
+        uint8_t mode = (run->setup >> 1) & 3;
+        int sv[2], r;
+
+        peer_socketpair(uids[mode == 3 ? slot : mode], run->setup & SETUP_GROUPS, sv);
+        if (run->setup & SETUP_SMALL_BUFFERS) {
+                int one = 1;    /* the kernel rounds it up to its minimum */
+
+                check(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &one, sizeof(one)) == 0, "SO_SNDBUF failed");
+        }
         r = manager_add_client_fd(run->m, sv[1]);
         check(r == 0, "manager_add_client_fd failed");
         run->slots[slot] = (Slot){ .fd = sv[0] };
-        if (run->setup & 1) {
+        if (run->setup & SETUP_HELLO) {
                 ProtoBuf b;
                 int n;
 
@@ -455,11 +494,11 @@ static void run_init(Run *run, uint8_t setup) {
         cfg.socket_path = "/nonexistent/fuzz.sock";
         cfg.state_dir = state_dir;
         cfg.max_segment_size = SEG_SIZE_MAX;
-        cfg.limits.max_segments = 64;
-        cfg.limits.max_bytes = 8 * SEG_SIZE_MAX;
-        cfg.limits.max_segments_per_user = 32;
+        cfg.limits.max_segments = 24;
+        cfg.limits.max_bytes = 6 * SEG_SIZE_MAX;
+        cfg.limits.max_segments_per_user = 16;
         cfg.limits.max_bytes_per_user = 4 * SEG_SIZE_MAX;
-        cfg.limits.max_holds_per_conn = 48;
+        cfg.limits.max_holds_per_conn = 8;
         r = manager_new(&run->m, &cfg);
         check(r == 0, "manager_new failed");
         run->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -164,6 +164,8 @@ static void gen_proto(void) {
 
 #define SETUP_HELLO 0x01
 #define SETUP_UID(n) ((uint8_t)((n) << 1))     /* root, nobody, 1000, per slot */
+#define SETUP_SMALL_BUFFERS 0x08
+#define SETUP_GROUPS 0x10
 
 static void seed_init(Seed *s, uint8_t setup) {
         s->data[0] = setup;
@@ -280,17 +282,47 @@ static void gen_server(void) {
         req(&s, SLOT(0), enc_list(0, 0));
         server_seed("passed-fds", &s);
 
-        /* A client that stops reading while its OPEN replies (each with an fd) pile up. */
+        /* A client that stops reading while its OPEN replies (each with an fd) pile up in the daemon. */
+        for (int small = 0; small < 2; small++) {
+                seed_init(&s, SETUP_HELLO | (small ? SETUP_SMALL_BUFFERS : 0));
+                req(&s, SLOT(1), enc_create("popular", 4096, 0644, PROTO_LIFETIME_PERSISTENT, PROTO_BACKEND_MEMFD, 0));
+                act(&s, SLOT(0), 1);
+                for (int i = 0; i < 120; i++)
+                        rec(&s, SLOT(0), msg, (size_t)enc_open("popular", PROTO_OPEN_RDONLY));
+                act(&s, SLOT(0), 2);
+                req(&s, SLOT(1), enc_name(SHMB_MSG_STAT, "popular"));
+                act(&s, SLOT(0), 1);
+                act(&s, SLOT(0), 3);
+                server_seed(small ? "deaf-client-small-buffers" : "deaf-client", &s);
+        }
+
+        /* Supplementary groups: uid 1000's 0640 segment is readable by nobody through group 1000. */
+        seed_init(&s, SETUP_HELLO | SETUP_UID(3) | SETUP_GROUPS);
+        req(&s, SLOT(2), enc_create("grouped", 4096, 0640, PROTO_LIFETIME_HOLDERS, PROTO_BACKEND_SYSV, 0));
+        req(&s, SLOT(1), enc_open("grouped", PROTO_OPEN_RDONLY));
+        req(&s, SLOT(1), enc_open("grouped", 0));
+        req(&s, SLOT(1), enc_name(SHMB_MSG_STAT, "grouped"));
+        req(&s, SLOT(1), enc_name(SHMB_MSG_SYNC, "grouped"));
+        req(&s, SLOT(1), enc_list(0, 0));
+        server_seed("groups", &s);
+
+        /* Creates that fail in the backend: above fuzz-server's 128 KiB file size limit. */
         seed_init(&s, SETUP_HELLO);
-        req(&s, SLOT(1), enc_create("popular", 4096, 0644, PROTO_LIFETIME_PERSISTENT, PROTO_BACKEND_MEMFD, 0));
-        act(&s, SLOT(0), 1);
-        for (int i = 0; i < 120; i++)
-                rec(&s, SLOT(0), msg, (size_t)enc_open("popular", PROTO_OPEN_RDONLY));
-        act(&s, SLOT(0), 2);
-        req(&s, SLOT(1), enc_name(SHMB_MSG_STAT, "popular"));
-        act(&s, SLOT(0), 1);
-        act(&s, SLOT(0), 3);
-        server_seed("deaf-client", &s);
+        for (uint8_t b = PROTO_BACKEND_MEMFD; b < _PROTO_BACKEND_MAX; b++) {
+                req(&s, SLOT(0), enc_create("big", 200 * 1024, 0600, PROTO_LIFETIME_HOLDERS, b, 0));
+                req(&s, SLOT(0), enc_create("big", 200 * 1024, 0600, PROTO_LIFETIME_PERSISTENT, b, PROTO_CREATE_RESERVE));
+                req(&s, SLOT(0), enc_name(SHMB_MSG_STAT, "big"));
+        }
+        server_seed("create-fails", &s);
+
+        /* More distinct holds than one connection may have. */
+        seed_init(&s, SETUP_HELLO);
+        for (int i = 0; i < 12; i++) {
+                snprintf(name, sizeof(name), "h%d", i);
+                req(&s, SLOT(0), enc_create(name, 4096, 0600, PROTO_LIFETIME_PERSISTENT, PROTO_BACKEND_MEMFD, 0));
+                req(&s, SLOT(1), enc_open(name, PROTO_OPEN_RDONLY));
+        }
+        server_seed("holds", &s);
 
         /* Quotas: more segments than the fuzz daemon's per-user limit, and a hold limit. */
         seed_init(&s, SETUP_HELLO);
