@@ -217,8 +217,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         struct rlimit fsize;
 
         log_set_max_level(level ? log_level_from_string(level) : LOG_EMERG);
-        /* Larger segments fail with EFBIG instead of SIGXFSZ. */
-        (void)signal(SIGXFSZ, SIG_IGN);
         check(getrlimit(RLIMIT_FSIZE, &fsize) == 0, "getrlimit failed");
         fsize.rlim_cur = FILE_SIZE_MAX;
         check(setrlimit(RLIMIT_FSIZE, &fsize) == 0, "cannot set RLIMIT_FSIZE");
@@ -546,6 +544,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
         if (!setup_registry)
                 (void)LLVMFuzzerInitialize(NULL, NULL);
+        /* Larger segments fail with EFBIG instead of SIGXFSZ (libFuzzer handles it after LLVMFuzzerInitialize()). */
+        if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR)
+                check(false, "cannot ignore SIGXFSZ");
         /* Counted per input: between inputs libFuzzer may start llvm-symbolizer (two pipes). */
         base_fds = fd_count();
         run_init(&run, data[0]);
