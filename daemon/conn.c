@@ -30,8 +30,17 @@ static bool conn_may_read(const Conn *c) {
 static void conn_update_events(Conn *c) {
         int events = 0;
 
-        if (conn_may_read(c))
+        /*
+         * While its replies wait unread, the client is not read either; if that
+         * lasts, drop it: a datagram it sent with its own socket attached would
+         * otherwise keep the connection open for ever after it exits.
+         */
+        if (conn_may_read(c)) {
+                ev_timer_stop(c->manager->loop, &c->stall);
                 events |= EV_READ;
+        } else if (!ev_is_active(&c->stall)) {
+                ev_timer_again(c->manager->loop, &c->stall);
+        }
         if (c->n_out > 0)
                 events |= EV_WRITE;
         if ((c->io.events & (EV_READ | EV_WRITE)) == events)
@@ -74,6 +83,8 @@ static void outmsg_free(OutMsg *o) {
 
 /* Send queued replies; returns <0 if the connection is broken. */
 static int conn_flush(Conn *c) {
+        size_t sent = 0;
+
         list_for_each_safe(l, &c->outq) {
                 OutMsg *o = list_entry(l, OutMsg, link);
                 int r = send_one(c->fd, o->data, o->len, o->fd);
@@ -85,7 +96,11 @@ static int conn_flush(Conn *c) {
                 c->n_out--;
                 c->out_bytes -= o->len;
                 outmsg_free(o);
+                sent++;
         }
+        /* Progress: the stall timer starts again if the queue is still full. */
+        if (sent > 0)
+                ev_timer_stop(c->manager->loop, &c->stall);
         conn_update_events(c);
         return 0;
 }
@@ -212,6 +227,14 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
         }
 }
 
+static void conn_stall_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        Conn *c = container_of(w, Conn, stall);
+
+        log_notice("Client pid=%d uid=%u has read none of its %zu queued replies for %d s, disconnecting", (int)c->pid,
+                   (unsigned)c->creds.uid, c->n_out, CONN_STALL_TIMEOUT_SEC);
+        conn_free(c);
+}
+
 static int conn_read_creds(Conn *c) {
         struct ucred cred;
         socklen_t len = sizeof(cred);
@@ -267,6 +290,7 @@ int conn_new(Manager *m, int fd, Conn **ret) {
         c->connected_usec = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
         c->id = ++m->last_conn_id;
         ev_io_init(&c->io, conn_io_cb, fd, EV_READ);
+        ev_timer_init(&c->stall, conn_stall_cb, 0., CONN_STALL_TIMEOUT_SEC);
         ev_io_start(m->loop, &c->io);
         list_append(&m->conns, &c->link);
         m->n_conns++;
@@ -284,6 +308,7 @@ Conn *conn_free(Conn *c) {
         if (!c)
                 return NULL;
         ev_io_stop(c->manager->loop, &c->io);
+        ev_timer_stop(c->manager->loop, &c->stall);
         registry_holdset_clear(c->manager->registry, &c->holds);
         list_for_each_safe(l, &c->outq)
                 outmsg_free(list_entry(l, OutMsg, link));

@@ -20,11 +20,13 @@ typedef struct Manager Manager;
 #define CONN_OUTQ_MAX 64        /* queued replies before reading from the client pauses */
 #define CONN_OUTQ_BYTES_MAX 65536 /* or queued bytes: a non-reader pins at most ~2 messages' worth */
 #define CONN_BATCH_MAX 32       /* datagrams handled per wake-up, for fairness */
+#define CONN_STALL_TIMEOUT_SEC 10 /* a client whose queue stays full (reads no reply) this long is dropped */
 #define CONN_GROUPS_MAX 256     /* supplementary groups remembered per peer */
 
 typedef struct Conn {
         Manager *manager;
         ev_io io;
+        ev_timer stall;                 /* runs while reading is paused on a full out-queue */
         int fd;
         uint64_t id;
         pid_t pid;

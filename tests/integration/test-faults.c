@@ -993,6 +993,51 @@ static TCase *tcase_new(Suite *s, const char *name) {
         return tc;
 }
 
+/*
+ * Regression (found by fuzz-server): a client fills its out-queue, so the
+ * daemon stops reading it, then sends a datagram carrying its own socket
+ * and exits. That datagram, unread in the daemon's receive queue, keeps the
+ * client's socket open, so the daemon sees no end-of-file: without the
+ * stall timeout the connection and its holds would stay for ever.
+ */
+START_TEST(test_client_passing_itself_is_dropped) {
+        int fd, len, queued, n;
+        unsigned sent = 0;
+        uint64_t end;
+        Fixture f;
+        ProtoBuf b;
+        ssize_t r;
+
+        fixture_start(&f);
+        fd = test_raw_connect(&f.d);
+        test_raw_hello(fd);
+        /* OPENs until the daemon has queued CONN_OUTQ_MAX replies, each with an fd, and stopped reading us. */
+        queued = f.base_fds + 1 + CONN_OUTQ_MAX;
+        end = now_ms() + DEADLINE_MS;
+        while (test_count_fds(f.d.pid) < queued && now_ms() < end) {
+                proto_buf_init(&b, buf, sizeof(buf));
+                len = proto_encode_open(&b, ++sent, "healthy", PROTO_OPEN_RDONLY);
+                if (send(fd, buf, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL) != len) {
+                        ck_assert_msg(errno == EAGAIN, "send of OPEN #%u: %m", sent);
+                        sent--;
+                        test_sleep_ms(1);
+                }
+        }
+        ck_assert_msg(test_count_fds(f.d.pid) == queued, "the daemon did not queue %d replies for %u OPENs",
+                      CONN_OUTQ_MAX, sent);
+        proto_buf_init(&b, buf, sizeof(buf));
+        len = proto_encode_name_request(&b, ++sent, SHMB_MSG_STAT, "healthy");
+        r = test_raw_send_fds(fd, buf, (size_t)len, fd, 1);
+        ck_assert_msg(r == len, "send of a STAT carrying the client's own socket: %s", strerror((int)-r));
+        close(fd);
+        assert_healthy(&f, 2);
+        n = test_wait_fds(f.d.pid, f.base_fds, CONN_STALL_TIMEOUT_SEC * 1000 + DEADLINE_MS);
+        ck_assert_msg(n == f.base_fds, "daemon has %d fds %d s after a client passed its own socket and exited, "
+                      "baseline %d", n, CONN_STALL_TIMEOUT_SEC + DEADLINE_MS / 1000, f.base_fds);
+        fixture_finish(&f, "a client that passed its own socket and exited");
+}
+END_TEST
+
 static Suite *faults_suite(void) {
         Suite *s = suite_create("faults");
         TCase *tc;
@@ -1014,6 +1059,7 @@ static Suite *faults_suite(void) {
         tcase_add_test(tc, test_fd_flood);
         tcase_add_test(tc, test_empty_datagram_with_fds);
         tcase_add_test(tc, test_clients_never_read);
+        tcase_add_test(tc, test_client_passing_itself_is_dropped);
 
         return s;
 }
