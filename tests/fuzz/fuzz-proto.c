@@ -30,7 +30,7 @@ static void check_name(const char *name, size_t size) {
         check(proto_name_valid(name, n), "decoder accepted an invalid name");
 }
 
-/* Encode @req again with the public encoders; NULL-free types only. */
+/* Encode @req again with the public encoders. */
 static int reencode(const ProtoRequest *req, uint8_t *out, size_t size) {
         const ProtoHeader *h = &req->hdr;
         ProtoBuf b;
