@@ -33,9 +33,7 @@
  * object of this instance is left in /dev/shm.
  *
  * The daemon runs with small limits (256 KiB segments, a few segments per
- * uid, 8 holds per connection) so that inputs reach them, and with a file
- * size limit of 128 KiB (RLIMIT_FSIZE), so that memfd, POSIX and file
- * segments above it fail in the backend (EFBIG) and the failure paths run.
+ * uid, 8 holds per connection) so that inputs reach them.
  *
  * SHMB_FUZZ_LOG=debug (or any level name) shows the daemon's log.
  */
@@ -49,7 +47,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -68,7 +65,6 @@
 #define PUMPS_MAX 64
 #define FDS_MANY 253
 #define SEG_SIZE_MAX (256 * 1024)
-#define FILE_SIZE_MAX (128 * 1024)
 #define SETUP_HELLO 0x01
 #define SETUP_SMALL_BUFFERS 0x08
 #define SETUP_GROUPS 0x10
@@ -216,12 +212,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         const char *level = getenv("SHMB_FUZZ_LOG");
         int r;
 
-        struct rlimit fsize;
-
         log_set_max_level(level ? log_level_from_string(level) : LOG_EMERG);
-        check(getrlimit(RLIMIT_FSIZE, &fsize) == 0, "getrlimit failed");
-        fsize.rlim_cur = FILE_SIZE_MAX;
-        check(setrlimit(RLIMIT_FSIZE, &fsize) == 0, "cannot set RLIMIT_FSIZE");
         /* tmpfs if possible: the System V journal is fdatasync()ed on every create. */
         for (size_t i = 0; i < ELEMENTSOF(state_parents); i++) {
                 sweep_stale_states(state_parents[i]);
@@ -549,9 +540,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
         if (!setup_registry)
                 (void)LLVMFuzzerInitialize(NULL, NULL);
-        /* Larger segments fail with EFBIG instead of SIGXFSZ (libFuzzer handles it after LLVMFuzzerInitialize()). */
-        if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR)
-                check(false, "cannot ignore SIGXFSZ");
         /* Counted per input: between inputs libFuzzer may start llvm-symbolizer (two pipes). */
         base_fds = fd_count();
         run_init(&run, data[0]);
