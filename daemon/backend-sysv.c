@@ -12,13 +12,18 @@
  * names a segment created by our uid, by the recorded pid, of the recorded
  * size (ids are reused, so a record alone proves nothing).
  *
+ * The journal also names the instance's pid: while that pid is free, every
+ * private segment our uid made from it goes too (an instance killed between
+ * shmget() and the record left one that no record names).
+ *
  * Across a restart under systemd the segments stay: the restart state lists
  * each one's shmid and creator pid, restore() checks them the same way, and
- * reap() removes only journal entries no restored segment claims.
+ * reap() removes only what no restored segment claims.
  */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +53,7 @@ static uint64_t journal_records;
 static uint64_t live_segments;
 static OldEntry *old_entries;           /* the previous instance's journal, between setup and reap */
 static size_t n_old_entries;
+static pid_t old_instance;              /* the previous instance's pid ("= PID" in its journal) */
 
 static int journal_write(const char *line, bool durable) {
         size_t len = strlen(line);
@@ -76,7 +82,7 @@ static bool segment_is_ours(int id, pid_t cpid, uint64_t size) {
                ds.shm_perm.__key == IPC_PRIVATE;
 }
 
-/* Read the previous instance's journal: "+ id cpid size" adds, "- id" removes. */
+/* Read the previous instance's journal: "= pid" names it, "+ id cpid size" adds, "- id" removes. */
 static int journal_load(FILE *f) {
         char line[128];
         size_t cap = 0;
@@ -85,6 +91,10 @@ static int journal_load(FILE *f) {
                 unsigned long long size;
                 int id, cpid;
 
+                if (sscanf(line, "= %d", &cpid) == 1) {
+                        old_instance = (pid_t)cpid;
+                        continue;
+                }
                 if (sscanf(line, "- %d", &id) == 1) {
                         for (size_t i = 0; i < n_old_entries; i++)
                                 if (old_entries[i].id == id)
@@ -120,6 +130,8 @@ static int journal_compact(void) {
                 return -errno;
         fd = -1;
         journal_records = 0;
+        /* Who we are, durably before any segment: the next instance reaps by it what the records miss. */
+        fprintf(f, "= %d\n", (int)getpid());
         for (Segment *s = registry_first_after(sysv_registry, 0); s; s = registry_next(sysv_registry, s)) {
                 if (s->backend != PROTO_BACKEND_SYSV || s->obj.shmid < 0)
                         continue;
@@ -165,12 +177,13 @@ static int sysv_setup(const BackendConfig *cfg, Registry *r) {
 
 /* The recorded id must still name our segment with the recorded owner and mode. */
 static int sysv_restore(Segment *s, int fd) {
+        uint32_t mode = (s->flags & PROTO_SEG_PUBLISHED) ? s->mode & ~0222u : s->mode; /* see sysv_publish() */
         struct shmid_ds ds;
 
         safe_close(fd);
         if (s->obj.shmid < 0 || !segment_is_ours(s->obj.shmid, s->obj.shm_cpid, s->size) ||
             shmctl(s->obj.shmid, IPC_STAT, &ds) < 0 || ds.shm_perm.uid != s->uid ||
-            (ds.shm_perm.mode & 0777) != s->mode) {
+            (ds.shm_perm.mode & 0777) != mode) {
                 s->obj.shmid = -1;
                 return -ENOENT;
         }
@@ -179,6 +192,38 @@ static int sysv_restore(Segment *s, int fd) {
                         old_entries[i].claimed = true;
         live_segments++;
         return 0;
+}
+
+static bool old_entry_claimed(int id) {
+        for (size_t i = 0; i < n_old_entries; i++)
+                if (old_entries[i].id == id && old_entries[i].claimed)
+                        return true;
+        return false;
+}
+
+/*
+ * Every segment the dead instance @cpid made that no restored segment
+ * claims, recorded or not: one killed between shmget() and its journal
+ * record left one the records miss. Only while @cpid is free: a live
+ * process with that pid is someone else.
+ */
+static unsigned reap_instance(pid_t cpid) {
+        struct shm_info info;
+        unsigned n = 0;
+        int max;
+
+        if (cpid <= 0 || cpid == getpid() || kill(cpid, 0) == 0 || errno != ESRCH)
+                return 0;
+        max = shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&info);
+        for (int i = 0; i <= max; i++) {
+                struct shmid_ds ds = {}; /* valgrind 3.19 does not know that SHM_STAT_ANY fills it */
+                int id = shmctl(i, SHM_STAT_ANY, &ds);
+
+                if (id >= 0 && ds.shm_cpid == cpid && ds.shm_perm.cuid == geteuid() &&
+                    ds.shm_perm.__key == IPC_PRIVATE && !old_entry_claimed(id) && shmctl(id, IPC_RMID, NULL) == 0)
+                        n++;
+        }
+        return n;
 }
 
 /* Remove what the old journal lists and no segment claims; start a new journal. */
@@ -192,6 +237,8 @@ static int sysv_reap(const BackendConfig *cfg, Registry *r, BackendReapStats *st
                     shmctl(e->id, IPC_RMID, NULL) == 0)
                         stats->removed[PROTO_BACKEND_SYSV]++;
         }
+        stats->removed[PROTO_BACKEND_SYSV] += reap_instance(old_instance);
+        old_instance = 0;
         free(old_entries);
         old_entries = NULL;
         n_old_entries = 0;

@@ -29,11 +29,14 @@ typedef struct OutMsg {
         List link;
         size_t len;
         int fd;
+        bool event;                     /* an EVENT notice: bounded apart from replies */
         uint8_t data[];
 } OutMsg;
 
 static bool conn_may_read(const Conn *c) {
-        return c->n_out < CONN_OUTQ_MAX && c->out_bytes < CONN_OUTQ_BYTES_MAX && !c->parked_input;
+        /* Only replies hold reading back: events are bounded (and dropped) on their own. */
+        return c->n_out - c->n_events_out < CONN_OUTQ_MAX && c->out_bytes < CONN_OUTQ_BYTES_MAX &&
+               !c->parked_input;
 }
 
 /*
@@ -65,8 +68,17 @@ static int conn_check_parked(Conn *c) {
 void conn_update_events(Conn *c) {
         int events = 0;
 
-        if (conn_may_read(c))
+        /*
+         * While its replies wait unread, the client is not read either; if that
+         * lasts, drop it: a datagram it sent with its own socket attached would
+         * otherwise keep the connection open for ever after it exits.
+         */
+        if (conn_may_read(c)) {
+                ev_timer_stop(c->manager->loop, &c->stall);
                 events |= EV_READ;
+        } else if (!ev_is_active(&c->stall)) {
+                ev_timer_again(c->manager->loop, &c->stall);
+        }
         if (c->n_out > 0)
                 events |= EV_WRITE;
         if ((c->io.events & (EV_READ | EV_WRITE)) == events)
@@ -109,6 +121,8 @@ static void outmsg_free(OutMsg *o) {
 
 /* Send queued replies; returns <0 if the connection is broken. */
 static int conn_flush(Conn *c) {
+        size_t sent = 0;
+
         list_for_each_safe(l, &c->outq) {
                 OutMsg *o = list_entry(l, OutMsg, link);
                 int r = send_one(c->fd, o->data, o->len, o->fd);
@@ -118,29 +132,25 @@ static int conn_flush(Conn *c) {
                 if (r < 0)
                         return r;
                 c->n_out--;
-                c->out_bytes -= o->len;
+                if (o->event)
+                        c->n_events_out--;
+                else
+                        c->out_bytes -= o->len;
                 outmsg_free(o);
+                sent++;
         }
+        /* Progress: the stall timer starts again if the queue is still full. */
+        if (sent > 0)
+                ev_timer_stop(c->manager->loop, &c->stall);
         events_flush_dropped(c);
         conn_update_events(c);
         return 0;
 }
 
-/**
- * conn_send() - send a reply, or queue it if the client's socket is full
- * @c:          connection
- * @buf:        datagram
- * @len:        its size
- * @fd:         fd to pass with it (borrowed; duplicated if queued), or -1
- *
- * Return: 0, or negative errno if the connection is broken (the caller
- * drops it).
- */
-int conn_send(Conn *c, const void *buf, size_t len, int fd) {
+static int conn_queue(Conn *c, const void *buf, size_t len, int fd, bool event) {
         OutMsg *o;
         int r;
 
-        stats_count_reply(&c->manager->stats, buf, len);
         if (c->n_out == 0) {
                 r = send_one(c->fd, buf, len, fd);
                 if (r != -EAGAIN)
@@ -160,11 +170,45 @@ int conn_send(Conn *c, const void *buf, size_t len, int fd) {
         }
         memcpy(o->data, buf, len);
         o->len = len;
+        o->event = event;
         list_append(&c->outq, &o->link);
         c->n_out++;
-        c->out_bytes += len;
+        if (event)
+                c->n_events_out++;
+        else
+                c->out_bytes += len;
         conn_update_events(c);
         return 0;
+}
+
+/**
+ * conn_send() - send a reply, or queue it if the client's socket is full
+ * @c:          connection
+ * @buf:        datagram
+ * @len:        its size
+ * @fd:         fd to pass with it (borrowed; duplicated if queued), or -1
+ *
+ * Return: 0, or negative errno if the connection is broken (the caller
+ * drops it).
+ */
+int conn_send(Conn *c, const void *buf, size_t len, int fd) {
+        stats_count_reply(&c->manager->stats, buf, len);
+        return conn_queue(c, buf, len, fd, false);
+}
+
+/**
+ * conn_send_event() - send an EVENT notice, or queue it (events.c bounds how many)
+ * @c:          connection
+ * @buf:        datagram
+ * @len:        its size
+ *
+ * Queued events do not hold back reading the client's requests, and are
+ * not counted as replies in the statistics.
+ *
+ * Return: 0, or negative errno if the connection is broken.
+ */
+int conn_send_event(Conn *c, const void *buf, size_t len) {
+        return conn_queue(c, buf, len, -1, true);
 }
 
 /* Close every fd in the control data; return how many there were. */
@@ -214,9 +258,10 @@ static int conn_read(Conn *c) {
                                 return 0;
                         return log_debug_errno(errno, "Client pid=%d: receive failed: %m", (int)c->pid);
                 }
+                /* First: an empty datagram (n == 0, like end-of-file) may carry fds too. */
+                n_fds = close_passed_fds(&msg);
                 if (n == 0)
                         return -ECONNRESET;
-                n_fds = close_passed_fds(&msg);
                 if (msg.msg_flags & MSG_CTRUNC)
                         return log_notice_errno(EBADMSG, "Client pid=%d uid=%u: control data truncated, disconnecting",
                                                 (int)c->pid, (unsigned)c->creds.uid);
@@ -247,6 +292,14 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
                                   strerror(-r));
                 conn_free(c);
         }
+}
+
+static void conn_stall_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        Conn *c = container_of(w, Conn, stall);
+
+        log_notice("Client pid=%d uid=%u has read none of its %zu queued replies for %d s, disconnecting", (int)c->pid,
+                   (unsigned)c->creds.uid, c->n_out, CONN_STALL_TIMEOUT_SEC);
+        conn_free(c);
 }
 
 #ifndef SO_PEERPIDFD
@@ -383,6 +436,7 @@ int conn_new(Manager *m, int fd, Conn **ret) {
         }
         m->stats.connections_total++;
         ev_io_init(&c->io, conn_io_cb, fd, EV_READ);
+        ev_timer_init(&c->stall, conn_stall_cb, 0., CONN_STALL_TIMEOUT_SEC);
         ev_io_start(m->loop, &c->io);
         list_append(&m->conns, &c->link);
         m->n_conns++;
@@ -408,6 +462,7 @@ Conn *conn_free(Conn *c) {
         waiters_conn_free(c);
         events_conn_free(c);
         ev_io_stop(c->manager->loop, &c->io);
+        ev_timer_stop(c->manager->loop, &c->stall);
         registry_holdset_clear(c->manager->registry, &c->holds);
         list_for_each_safe(l, &c->outq)
                 outmsg_free(list_entry(l, OutMsg, link));

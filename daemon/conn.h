@@ -24,11 +24,13 @@ typedef struct Manager Manager;
 #define CONN_OUTQ_MAX 64        /* queued replies before reading from the client pauses */
 #define CONN_OUTQ_BYTES_MAX 65536 /* or queued bytes: a non-reader pins at most ~2 messages' worth */
 #define CONN_BATCH_MAX 32       /* datagrams handled per wake-up, for fairness */
+#define CONN_STALL_TIMEOUT_SEC 10 /* a client whose queue stays full (reads no reply) this long is dropped */
 #define CONN_GROUPS_MAX 256     /* supplementary groups remembered per peer */
 
 typedef struct Conn {
         Manager *manager;
         ev_io io;
+        ev_timer stall;                 /* runs while reading is paused on a full out-queue */
         int fd;
         uint64_t id;
         pid_t pid;
@@ -36,8 +38,9 @@ typedef struct Conn {
         HoldSet holds;
         List link;                      /* manager->conns */
         List outq;                      /* OutMsg.link */
-        size_t n_out;
-        size_t out_bytes;
+        size_t n_out;                   /* queued datagrams, events included */
+        size_t n_events_out;            /* of which EVENT notices */
+        size_t out_bytes;               /* bytes of queued replies */
         bool hello_done;
         uint64_t connected_usec;
         bool is_admin;                  /* accepted on the admin socket */
@@ -56,4 +59,5 @@ int conn_new(Manager *m, int fd, Conn **ret);
 Conn *conn_free(Conn *c);
 void conn_dismiss(Conn *c, const char *why);
 int conn_send(Conn *c, const void *buf, size_t len, int fd);
+int conn_send_event(Conn *c, const void *buf, size_t len);
 void conn_update_events(Conn *c);

@@ -92,7 +92,7 @@ static int send_event(Conn *c, const ProtoEvent *e) {
         n = proto_encode_event(&b, e);
         if (n < 0)
                 return n;
-        return conn_send(c, buf, (size_t)n, -1);
+        return conn_send_event(c, buf, (size_t)n);
 }
 
 /* Queue one event for @c, or count it as dropped if @c is not keeping up. */

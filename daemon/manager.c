@@ -431,6 +431,30 @@ int manager_run(Manager *m) {
 }
 
 /**
+ * manager_add_client_fd() - adopt an already-connected socket as a client
+ * @m:          manager
+ * @fd:         SOCK_SEQPACKET socket, non-blocking and close-on-exec; owned on success
+ *
+ * For harnesses (fuzzing) that connect clients over socketpair() instead of
+ * through the listening socket.
+ *
+ * Return: 0, or negative errno (then the caller still owns @fd).
+ */
+int manager_add_client_fd(Manager *m, int fd) {
+        Conn *c;
+
+        return conn_new(m, fd, &c);
+}
+
+/**
+ * manager_run_once() - handle every pending event, without waiting
+ * @m:          manager
+ */
+void manager_run_once(Manager *m) {
+        ev_run(m->loop, EVRUN_NOWAIT);
+}
+
+/**
  * manager_free() - disconnect every client, destroy every segment, remove the socket
  * @m:          manager or NULL
  *

@@ -79,6 +79,8 @@ void manager_start_accepting(Manager *m, int fd);
 int manager_start_backends(Manager *m);
 void manager_start_grace(Manager *m);
 int manager_run(Manager *m);
+int manager_add_client_fd(Manager *m, int fd);
+void manager_run_once(Manager *m);
 void manager_conn_closed(Manager *m);
 void manager_changed(Manager *m);
 void manager_segment_created(Manager *m, Segment *s);

@@ -351,3 +351,29 @@ int test_run_as(uid_t uid, gid_t gid, int (*fn)(void *userdata), void *userdata)
         ck_assert_msg(WIFEXITED(status), "child as uid %u died (status 0x%x)", (unsigned)uid, status);
         return WEXITSTATUS(status);
 }
+
+ssize_t test_raw_send_fds(int fd, const void *buf, size_t len, int pass_fd, size_t n_fds) {
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int) * 253)];
+        } control;
+        struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+        struct cmsghdr *c;
+        ssize_t n;
+
+        ck_assert_uint_le(n_fds, 253);
+        if (n_fds > 0) {
+                memset(&control, 0, sizeof(control));
+                msg.msg_control = control.buf;
+                msg.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                c = CMSG_FIRSTHDR(&msg);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                for (size_t i = 0; i < n_fds; i++)
+                        memcpy(CMSG_DATA(c) + i * sizeof(int), &pass_fd, sizeof(int));
+        }
+        n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+        return n < 0 ? -errno : n;
+}

@@ -72,3 +72,6 @@ ssize_t test_raw_recv(int fd, void *buf, size_t size, int *ret_fd);
 /* Run @fn in a child that switched to @uid/@gid (and no supplementary
  * groups); returns the child's exit status (asserts it exited normally). */
 int test_run_as(uid_t uid, gid_t gid, int (*fn)(void *userdata), void *userdata);
+/* Send @len bytes as one datagram with @n_fds copies of @pass_fd (at most 253) in one SCM_RIGHTS
+ * message; returns what sendmsg() returned, or -errno. */
+ssize_t test_raw_send_fds(int fd, const void *buf, size_t len, int pass_fd, size_t n_fds);

@@ -1,0 +1,131 @@
+/*
+ * Fuzz target: the protocol decoders over arbitrary bytes.
+ *
+ * One input is one datagram. It goes through the request decoder (as the
+ * daemon sees it) and through every reply decoder (as the library sees it),
+ * the error text decoder with several output sizes. Oracles besides the
+ * sanitizers: a request that decodes re-encodes to the same bytes, and every
+ * decoded name is valid and NUL-terminated within its buffer.
+ */
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/shmb-proto.h"
+#include "tests/fuzz/fuzz.h"
+
+static void check(bool ok, const char *what) {
+        if (!ok) {
+                fprintf(stderr, "fuzz-proto: %s\n", what);
+                abort();
+        }
+}
+
+static void check_name(const char *name, size_t size) {
+        size_t n = strnlen(name, size);
+
+        check(n < size, "decoded name not NUL-terminated");
+        check(proto_name_valid(name, n), "decoder accepted an invalid name");
+}
+
+/* Encode @req again with the public encoders. */
+static int reencode(const ProtoRequest *req, uint8_t *out, size_t size) {
+        const ProtoHeader *h = &req->hdr;
+        ProtoBuf b;
+
+        proto_buf_init(&b, out, size);
+        switch (h->type) {
+        case SHMB_MSG_HELLO:
+                return proto_encode_hello(&b, h->req_id, req->hello.min_version, req->hello.max_version);
+        case SHMB_MSG_CREATE:
+                return proto_encode_create(&b, h->req_id, req->create.name, req->create.size, req->create.mode,
+                                           req->create.lifetime, req->create.backend, req->create.flags);
+        case SHMB_MSG_OPEN:
+                return proto_encode_open(&b, h->req_id, req->open.name, req->open.flags);
+        case SHMB_MSG_RELEASE:
+                return proto_encode_release(&b, h->req_id, req->release.id);
+        case SHMB_MSG_UNLINK:
+        case SHMB_MSG_STAT:
+        case SHMB_MSG_SYNC:
+                return proto_encode_name_request(&b, h->type, h->req_id, req->stat.name);
+        case SHMB_MSG_LIST:
+                return proto_encode_list(&b, h->req_id, req->list.after_id, req->list.max_entries);
+        }
+        check(false, "decoder accepted an unknown type");
+        return -1;
+}
+
+static void fuzz_request(const uint8_t *data, size_t size) {
+        static uint8_t out[SHMB_MSG_MAX];
+        const char *why = NULL;
+        ProtoRequest req;
+        int s, n;
+
+        s = proto_decode_request(data, size, &req, &why);
+        if (s != 0) {
+                check(s > 0 && s < _SHMB_STATUS_MAX, "decoder returned a status out of range");
+                check(why && *why, "refusal without a reason");
+                return;
+        }
+        check(why == NULL, "accepted request with a reason set");
+        switch (req.hdr.type) {
+        case SHMB_MSG_CREATE:
+                check_name(req.create.name, sizeof(req.create.name));
+                break;
+        case SHMB_MSG_OPEN:
+                check_name(req.open.name, sizeof(req.open.name));
+                break;
+        case SHMB_MSG_UNLINK:
+        case SHMB_MSG_STAT:
+        case SHMB_MSG_SYNC:
+                check_name(req.stat.name, sizeof(req.stat.name));
+                break;
+        }
+        n = reencode(&req, out, sizeof(out));
+        check(n >= 0, "a decoded request does not encode");
+        /* HELLO carries max_version in the header's version field; the encoder writes exactly that. */
+        if (req.hdr.type == SHMB_MSG_HELLO && req.hdr.version != req.hello.max_version)
+                return;
+        check((size_t)n == size && memcmp(out, data, size) == 0, "decode then encode changed the bytes");
+}
+
+static void fuzz_replies(const uint8_t *data, size_t size) {
+        static const size_t text_sizes[] = { 1, 2, 16, SHMB_ERROR_TEXT_MAX + 1, SHMB_MSG_MAX };
+        static char text[SHMB_MSG_MAX];
+        ProtoHelloReply hr;
+        ProtoSegInfo si;
+        ProtoHeader h;
+        uint64_t next;
+        uint32_t count, flags;
+        size_t off;
+
+        (void)proto_decode_header(data, size, &h);
+        if (proto_decode_hello_reply(data, size, &hr) == 0)
+                check(strnlen(hr.server, sizeof(hr.server)) < sizeof(hr.server), "server text not terminated");
+        if (proto_decode_seginfo_reply(data, size, &si) == 0)
+                check_name(si.name, sizeof(si.name));
+        for (size_t i = 0; i < sizeof(text_sizes) / sizeof(text_sizes[0]); i++)
+                if (proto_decode_error_text(data, size, text, text_sizes[i]) == 0)
+                        check(strnlen(text, text_sizes[i]) < text_sizes[i], "error text not terminated");
+        if (proto_decode_list_reply(data, size, &count, &flags, &next, &off) == 0) {
+                check(off <= size, "list records start past the end");
+                for (uint32_t i = 0; i < count; i++) {
+                        size_t before = off;
+
+                        if (proto_decode_seginfo_at(data, size, &off, &si) < 0)
+                                break;
+                        check(off > before && off <= size, "list record cursor did not advance within bounds");
+                        check_name(si.name, sizeof(si.name));
+                }
+        }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        if (size > SHMB_MSG_MAX)
+                return 0;
+        fuzz_request(data, size);
+        fuzz_replies(data, size);
+        return 0;
+}
