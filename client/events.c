@@ -17,6 +17,16 @@ static int name_call(struct shmb_client *c, int n) {
         return client_transact(c, (size_t)n, NULL);
 }
 
+/* A holder's RESIZED notice grows the handles of that segment. */
+static void apply_resize(struct shmb_client *c, const struct shmb_event *ev) {
+        list_for_each(l, &c->segments) {
+                struct shmb_segment *s = list_entry(l, struct shmb_segment, link);
+
+                if (s->st.id == ev->id && ev->size > s->st.size)
+                        s->st.size = ev->size;
+        }
+}
+
 /**
  * shmb_resize() - grow a segment (the caller needs write access)
  * @c:          client
@@ -30,12 +40,24 @@ static int name_call(struct shmb_client *c, int n) {
  * (sysv), -EDQUOT, -EACCES (or published), -ENOENT.
  */
 _public_ int shmb_resize(struct shmb_client *c, const char *name, uint64_t size) {
+        struct shmb_event ev = { .kind = SHMB_EVENT_RESIZED };
+        ProtoSegInfo si;
         ProtoBuf b;
+        int r;
 
         if (!c || !name || size == 0 || !proto_name_valid(name, strnlen(name, SHMB_NAME_MAX + 1)))
                 return -EINVAL;
         proto_buf_init(&b, c->buf, sizeof(c->buf));
-        return name_call(c, proto_encode_resize(&b, c->next_req_id++, name, size));
+        r = name_call(c, proto_encode_resize(&b, c->next_req_id++, name, size));
+        if (r < 0)
+                return r;
+        /* The caller's own handles grow at once, not only when its RESIZED notice is read. */
+        if (proto_decode_seginfo_reply(c->buf, c->buf_len, &si) == 0) {
+                ev.id = si.id;
+                ev.size = si.size;
+                apply_resize(c, &ev);
+        }
+        return 0;
 }
 
 /**
@@ -99,16 +121,6 @@ _public_ int shmb_unwatch(struct shmb_client *c, uint32_t watch_id) {
                 return -EINVAL;
         proto_buf_init(&b, c->buf, sizeof(c->buf));
         return name_call(c, proto_encode_unwatch(&b, c->next_req_id++, watch_id));
-}
-
-/* A holder's RESIZED notice grows the handles of that segment. */
-static void apply_resize(struct shmb_client *c, const struct shmb_event *ev) {
-        list_for_each(l, &c->segments) {
-                struct shmb_segment *s = list_entry(l, struct shmb_segment, link);
-
-                if (s->st.id == ev->id && ev->size > s->st.size)
-                        s->st.size = ev->size;
-        }
 }
 
 /**

@@ -195,6 +195,12 @@ static int cmd_write(struct shmb_client *c, char **args) {
         if (r < 0)
                 return ctl_fail(c, r, "cannot open", args[0]);
         size = shmb_segment_get_size(s);
+        if (shmb_segment_is_readonly(s) > 0) {
+                /* The daemon opens published segments read-only, whatever was asked. */
+                fprintf(stderr, "shmbrokerctl: '%s' is published: it can no longer be written\n", args[0]);
+                shmb_segment_release(s);
+                return EXIT_FAIL;
+        }
         if (arg_offset > size) {
                 fprintf(stderr, "shmbrokerctl: offset %llu is beyond the end of '%s' (%llu bytes)\n",
                         (unsigned long long)arg_offset, args[0], (unsigned long long)size);
@@ -344,6 +350,12 @@ static int cmd_stat(struct shmb_client *c, char **args) {
         if (st.flags & (SHMB_SEG_HUGE | SHMB_SEG_RESERVED))
                 printf("memory:  %s%s\n", st.flags & SHMB_SEG_HUGE ? " huge-pages" : "",
                        st.flags & SHMB_SEG_RESERVED ? " reserved" : "");
+        if (st.max_size > st.size)
+                printf("max-size: %llu (%s)\n", (unsigned long long)st.max_size, size_format(b1, sizeof(b1), st.max_size));
+        if (st.lifetime == SHMB_LIFETIME_TTL)
+                printf("ttl:      %u s\n", st.ttl_sec);
+        if (st.flags & SHMB_SEG_PUBLISHED)
+                printf("state:    published%s\n", st.flags & SHMB_SEG_FROZEN ? ", frozen" : "");
         return EXIT_OK;
 }
 

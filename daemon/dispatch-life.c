@@ -105,6 +105,10 @@ int dispatch_publish(Conn *c, const ProtoRequest *req) {
         Segment *s;
         int r;
 
+        s = registry_find(m->registry, req->publish.name);
+        /* Publishing what is published already is done: answer as for the first time. */
+        if (s && (s->flags & PROTO_SEG_PUBLISHED) && policy_may_access(&c->creds, s->uid, s->gid, s->mode, true))
+                return reply_seginfo(c, h, s, 0, -1);
         s = find_writable(c, h, req->publish.name, &r);
         if (!s)
                 return r;

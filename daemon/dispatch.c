@@ -229,8 +229,8 @@ static int handle_create(Conn *c, const ProtoRequest *req) {
         }
         if (max_size > m->cfg.max_segment_size)
                 return reply_error(c, h, SHMB_STATUS_TOO_LARGE, LOG_DEBUG,
-                                   "size %llu exceeds the daemon's maximum of %llu bytes",
-                                   (unsigned long long)max_size,
+                                   "%s %llu exceeds the daemon's maximum of %llu bytes",
+                                   max_size > size ? "max_size" : "size", (unsigned long long)max_size,
                                    (unsigned long long)m->cfg.max_segment_size);
         s = registry_find(m->registry, name);
         if (s) {

@@ -10,6 +10,7 @@
 #include "daemon/events.h"
 #include "daemon/log.h"
 #include "daemon/manager.h"
+#include "daemon/policy.h"
 #include "daemon/registry.h"
 #include "protocol/shmb-proto.h"
 
@@ -143,7 +144,9 @@ void events_emit(Manager *m, uint8_t kind, const Segment *s) {
         list_for_each(l, &m->watches) {
                 Watch *w = list_entry(l, Watch, all_link);
 
-                if (!watch_matches(w, s->name))
+                /* A subscriber learns only of segments it may read, as LIST shows them. */
+                if (!watch_matches(w, s->name) ||
+                    !policy_may_access(&w->conn->creds, s->uid, s->gid, s->mode, false))
                         continue;
                 event_fill(&e, kind, s);
                 e.watch_id = w->id;
