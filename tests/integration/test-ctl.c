@@ -27,7 +27,6 @@
 #include "tests/integration/util-daemon.h"
 
 #define MiB (1024 * 1024)
-#define ARGS_MAX 32
 
 static TestDaemon daemon_;
 
