@@ -40,15 +40,33 @@ static int reencode(const ProtoRequest *req, uint8_t *out, size_t size) {
         case SHMB_MSG_HELLO:
                 return proto_encode_hello(&b, h->req_id, req->hello.min_version, req->hello.max_version);
         case SHMB_MSG_CREATE:
-                return proto_encode_create(&b, h->req_id, req->create.name, req->create.size, req->create.mode,
-                                           req->create.lifetime, req->create.backend, req->create.flags);
+                return proto_encode_create_full(&b, h->req_id,
+                                                &(ProtoCreate){
+                                                        .name = req->create.name,
+                                                        .size = req->create.size,
+                                                        .mode = req->create.mode,
+                                                        .lifetime = req->create.lifetime,
+                                                        .backend = req->create.backend,
+                                                        .flags = req->create.flags,
+                                                        .ttl_sec = req->create.ttl_sec,
+                                                        .max_size = req->create.max_size,
+                                                });
         case SHMB_MSG_OPEN:
-                return proto_encode_open(&b, h->req_id, req->open.name, req->open.flags);
+                return proto_encode_open_wait(&b, h->req_id, req->open.name, req->open.flags, req->open.timeout_ms);
+        case SHMB_MSG_RESIZE:
+                return proto_encode_resize(&b, h->req_id, req->resize.name, req->resize.size);
+        case SHMB_MSG_WATCH:
+                return proto_encode_watch(&b, h->req_id, req->watch.pattern, req->watch.flags);
+        case SHMB_MSG_UNWATCH:
+                return proto_encode_unwatch(&b, h->req_id, req->unwatch.watch_id);
+        case SHMB_MSG_RECLAIM:
+                return proto_encode_reclaim(&b, h->req_id, req->reclaim.id, req->reclaim.flags);
         case SHMB_MSG_RELEASE:
                 return proto_encode_release(&b, h->req_id, req->release.id);
         case SHMB_MSG_UNLINK:
         case SHMB_MSG_STAT:
         case SHMB_MSG_SYNC:
+        case SHMB_MSG_PUBLISH:
                 return proto_encode_name_request(&b, h->type, h->req_id, req->stat.name);
         case SHMB_MSG_LIST:
                 return proto_encode_list(&b, h->req_id, req->list.after_id, req->list.max_entries);
@@ -80,7 +98,11 @@ static void fuzz_request(const uint8_t *data, size_t size) {
         case SHMB_MSG_UNLINK:
         case SHMB_MSG_STAT:
         case SHMB_MSG_SYNC:
+        case SHMB_MSG_PUBLISH:
                 check_name(req.stat.name, sizeof(req.stat.name));
+                break;
+        case SHMB_MSG_RESIZE:
+                check_name(req.resize.name, sizeof(req.resize.name));
                 break;
         }
         n = reencode(&req, out, sizeof(out));
@@ -106,6 +128,14 @@ static void fuzz_replies(const uint8_t *data, size_t size) {
                 check(strnlen(hr.server, sizeof(hr.server)) < sizeof(hr.server), "server text not terminated");
         if (proto_decode_seginfo_reply(data, size, &si) == 0)
                 check_name(si.name, sizeof(si.name));
+        {
+                ProtoEvent ev;
+
+                if (proto_decode_event(data, size, &ev) == 0)
+                        check(ev.kind > 0 && ev.kind < _PROTO_EVENT_MAX &&
+                                      strnlen(ev.name, sizeof(ev.name)) < sizeof(ev.name),
+                              "event decoded with a bad kind or an unterminated name");
+        }
         for (size_t i = 0; i < sizeof(text_sizes) / sizeof(text_sizes[0]); i++)
                 if (proto_decode_error_text(data, size, text, text_sizes[i]) == 0)
                         check(strnlen(text, text_sizes[i]) < text_sizes[i], "error text not terminated");

@@ -321,6 +321,14 @@ static void check_reply(const uint8_t *buf, size_t len, int fd) {
 
         check(proto_decode_header(buf, len, &h) == 0, "reply header does not decode");
         check(h.version == SHMB_PROTO_VERSION && h.flags == 0, "reply header version or flags wrong");
+        if (h.type == SHMB_MSG_EVENT) {
+                ProtoEvent ev;
+
+                check(h.req_id == 0 && h.status == SHMB_STATUS_OK, "EVENT notice with a req_id or a status");
+                check(fd < 0, "EVENT notice carries an fd");
+                check(proto_decode_event(buf, len, &ev) == 0, "EVENT notice does not decode");
+                return;
+        }
         check(h.type & SHMB_MSG_REPLY, "reply without the reply bit");
         check(h.status < _SHMB_STATUS_MAX, "reply status unknown");
         type = h.type & (uint16_t)~SHMB_MSG_REPLY;
@@ -352,9 +360,20 @@ static void check_reply(const uint8_t *buf, size_t len, int fd) {
                         check(proto_decode_seginfo_at(buf, len, &off, &si) == 0, "LIST record does not decode");
                 check(off == len, "LIST reply has trailing bytes");
                 break;
+        case SHMB_MSG_RESIZE:
+        case SHMB_MSG_PUBLISH:
+        case SHMB_MSG_RECLAIM:
+                check(proto_decode_seginfo_reply(buf, len, &si) == 0, "segment reply does not decode");
+                check(fd < 0, "RESIZE/PUBLISH/RECLAIM reply carries an fd");
+                break;
+        case SHMB_MSG_WATCH:
+                check(proto_decode_watch_reply(buf, len, &count) == 0, "WATCH reply does not decode");
+                check(fd < 0, "WATCH reply carries an fd");
+                break;
         case SHMB_MSG_RELEASE:
         case SHMB_MSG_UNLINK:
         case SHMB_MSG_SYNC:
+        case SHMB_MSG_UNWATCH:
                 check(len == SHMB_HEADER_SIZE, "empty reply has a payload");
                 break;
         default:
