@@ -273,12 +273,11 @@ static int handle_create(Conn *c, const ProtoRequest *req) {
         if (r >= 0)
                 r = ops->get_fd(s, true, &fd);
         if (r < 0) {
-                uint64_t id = s->id;
                 int status = segment_status_from_errno(r);
 
-                (void)registry_release(m->registry, &c->holds, id);
-                if (registry_find_id(m->registry, id))
-                        registry_unlink(m->registry, registry_find_id(m->registry, id));
+                /* The name first (the creator's hold keeps the segment), then the hold: it goes with it. */
+                registry_unlink(m->registry, s);
+                (void)registry_release(m->registry, &c->holds, s->id);
                 return reply_error(c, h, status, LOG_NOTICE, "cannot create %llu-byte %s segment '%s': %s",
                                    (unsigned long long)size, backend_name(backend), name, strerror(-r));
         }
