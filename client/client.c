@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -154,6 +155,15 @@ int client_exchange(struct shmb_client *c, size_t req_len, int *ret_fd, uint64_t
         }
         if (proto_decode_header(c->buf, req_len, &req) != 0)
                 return client_error(c, EINVAL, "internal error: bad request encoding");
+        /* The connection's version in the header; a request encoded before a reconnect to a
+         * daemon of version 1 loses its operation id. */
+        if (req.type != SHMB_MSG_HELLO) {
+                int len = proto_frame_request(c->buf, req_len, c->version);
+
+                if (len < 0)
+                        return client_error(c, EINVAL, "internal error: bad request encoding");
+                req_len = (size_t)len;
+        }
         do
                 n = send(c->fd, c->buf, req_len, MSG_NOSIGNAL);
         while (n < 0 && errno == EINTR);
@@ -251,30 +261,59 @@ int client_exchange(struct shmb_client *c, size_t req_len, int *ret_fd, uint64_t
  * @retry:      what to do with the request after a reconnect
  *
  * If the connection is found broken (the daemon restarted or died), the
- * client reconnects within its timeout, reclaims its holds, and sends the
- * request again; with CLIENT_NO_RECONNECT it returns the error instead.
+ * client reconnects within its timeout, reclaims its holds, renews its
+ * subscriptions, and sends the request again (CLIENT_RESEND; a request
+ * tagged by client_tag_op() keeps its operation id, so the daemon answers
+ * it as it did the first time if it got that far); with
+ * CLIENT_RECONNECT_ONLY it reconnects and succeeds; with
+ * CLIENT_NO_RECONNECT it returns the error.
  *
  * Return: 0 or negative errno (-ETIMEDOUT: the daemon could not be reached).
  */
 int client_transact_full(struct shmb_client *c, size_t req_len, int *ret_fd, ClientRetry retry) {
-        uint8_t *saved = NULL;
+        uint8_t small[512], *saved = NULL;
         bool broken;
         int r;
 
-        r = client_exchange(c, req_len, ret_fd, 0, &broken);
-        if (!broken || retry == CLIENT_NO_RECONNECT || c->timeout_usec == 0 || c->reconnecting)
-                return r;
-        saved = malloc(req_len);
-        if (!saved)
-                return -ENOMEM;
-        memcpy(saved, c->buf, req_len);
-        r = client_reconnect(c);
-        if (r >= 0) {
-                memcpy(c->buf, saved, req_len);
-                r = client_exchange(c, req_len, ret_fd, 0, &broken);
+        if (retry == CLIENT_RESEND) {
+                /* Kept before the exchange: an event or the reply overwrites c->buf. */
+                saved = req_len <= sizeof(small) ? small : malloc(req_len);
+                if (!saved)
+                        return -ENOMEM;
+                memcpy(saved, c->buf, req_len);
         }
-        free(saved);
+        r = client_exchange(c, req_len, ret_fd, 0, &broken);
+        if (broken && retry != CLIENT_NO_RECONNECT && c->timeout_usec > 0 && !c->reconnecting) {
+                r = client_reconnect(c);
+                if (r >= 0 && saved) {
+                        /* The same bytes, operation id included: the daemon knows it if it carried
+                         * out the first one. */
+                        memcpy(c->buf, saved, req_len);
+                        r = client_exchange(c, req_len, ret_fd, 0, &broken);
+                }
+        }
+        if (saved != small)
+                free(saved);
         return r;
+}
+
+/**
+ * client_tag_op() - end the request in c->buf with a new operation id, if the daemon takes them
+ * @c:          client
+ * @len:        length of the encoded CREATE, UNLINK, RESIZE or PUBLISH (or a negative errno)
+ *
+ * On a version-1 connection the request stays as it is.
+ *
+ * Return: the new length, or a negative errno.
+ */
+int client_tag_op(struct shmb_client *c, int len) {
+        ProtoBuf b = { .data = c->buf, .size = sizeof(c->buf), .len = (size_t)len };
+
+        if (len < 0 || c->version < SHMB_PROTO_VERSION_OP_ID)
+                return len;
+        if (++c->next_op_id == 0)
+                c->next_op_id = 1;
+        return proto_add_op_id(&b, c->next_op_id);
 }
 
 /**
@@ -296,14 +335,18 @@ static int client_hello(struct shmb_client *c, uint64_t deadline) {
         int n, r;
 
         proto_buf_init(&b, c->buf, sizeof(c->buf));
-        n = proto_encode_hello(&b, c->next_req_id++, SHMB_PROTO_VERSION_MIN, SHMB_PROTO_VERSION);
+        c->version = SHMB_PROTO_VERSION;
+        n = proto_encode_hello(&b, c->next_req_id++, SHMB_PROTO_VERSION_MIN, SHMB_PROTO_VERSION_MAX);
         if (n < 0)
                 return n;
         r = client_exchange(c, (size_t)n, NULL, deadline, &broken);
         if (r < 0)
                 return r;
-        if (proto_decode_hello_reply(c->buf, c->buf_len, &hr) < 0 || hr.version != SHMB_PROTO_VERSION)
+        if (proto_decode_hello_reply(c->buf, c->buf_len, &hr) < 0 || hr.version < SHMB_PROTO_VERSION_MIN ||
+            hr.version > SHMB_PROTO_VERSION_MAX)
                 return client_error(c, EPROTO, "unexpected HELLO reply from the daemon");
+        /* A daemon of version 1 takes no operation ids: requests then go without. */
+        c->version = hr.version;
         snprintf(c->server, sizeof(c->server), "%s", hr.server);
         return 0;
 }
@@ -363,8 +406,13 @@ _public_ int shmb_client_new(struct shmb_client **ret, const char *socket_path) 
         c->fd = -1;
         c->next_req_id = 1;
         c->timeout_usec = CLIENT_TIMEOUT_DEFAULT_USEC;
+        c->version = SHMB_PROTO_VERSION;
+        /* Operation ids are unique per process: other clients of this process start elsewhere. */
+        if (getrandom(&c->next_op_id, sizeof(c->next_op_id), GRND_NONBLOCK) != sizeof(c->next_op_id))
+                c->next_op_id = ((uint64_t)getpid() << 40) ^ client_now_usec() ^ (uint64_t)(uintptr_t)c;
         list_init(&c->segments);
         list_init(&c->events);
+        list_init(&c->watches);
         c->socket_path = strdup(socket_path);
         if (!c->socket_path) {
                 free(c);
@@ -392,6 +440,7 @@ _public_ struct shmb_client *shmb_client_free(struct shmb_client *c) {
                 return NULL;
         list_for_each_safe(l, &c->events)
                 free(list_entry(l, ClientEvent, link));
+        client_watches_free(c);
         /* Handles the caller did not release no longer point at the client. */
         list_for_each_safe(l, &c->segments)
                 list_unlink(l);

@@ -1,5 +1,7 @@
 /*
- * libshmbroker: resize, publish, subscriptions and event dispatch.
+ * libshmbroker: resize, publish, and events: kept while a reply is awaited,
+ * handed out by shmb_client_dispatch(), with one DROPPED for what a full
+ * buffer or a reconnect lost (subscriptions themselves: watch.c).
  */
 
 #include <errno.h>
@@ -48,7 +50,7 @@ _public_ int shmb_resize(struct shmb_client *c, const char *name, uint64_t size)
         if (!c || !name || size == 0 || !proto_name_valid(name, strnlen(name, SHMB_NAME_MAX + 1)))
                 return -EINVAL;
         proto_buf_init(&b, c->buf, sizeof(c->buf));
-        r = name_call(c, proto_encode_resize(&b, c->next_req_id++, name, size));
+        r = name_call(c, client_tag_op(c, proto_encode_resize(&b, c->next_req_id++, name, size)));
         if (r < 0)
                 return r;
         /* The caller's own handles grow at once, not only when its RESIZED notice is read. */
@@ -75,52 +77,17 @@ _public_ int shmb_resize(struct shmb_client *c, const char *name, uint64_t size)
  */
 _public_ int shmb_publish(struct shmb_client *c, const char *name) {
         ProtoBuf b;
+        int n;
 
         if (!c || !name || !proto_name_valid(name, strnlen(name, SHMB_NAME_MAX + 1)))
                 return -EINVAL;
         proto_buf_init(&b, c->buf, sizeof(c->buf));
-        return name_call(c, proto_encode_name_request(&b, SHMB_MSG_PUBLISH, c->next_req_id++, name));
+        n = proto_encode_name_request(&b, SHMB_MSG_PUBLISH, c->next_req_id++, name);
+        return name_call(c, client_tag_op(c, n));
 }
 
-/**
- * shmb_watch() - subscribe to events of a name or name prefix
- * @c:          client
- * @pattern:    a name, or with SHMB_WATCH_PREFIX a prefix ("" for all)
- * @flags:      SHMB_WATCH_PREFIX
- * @ret_watch_id: the subscription's id, carried by its events
- *
- * Return: 0, -EINVAL, -EDQUOT (64 subscriptions per connection).
- */
-_public_ int shmb_watch(struct shmb_client *c, const char *pattern, unsigned flags, uint32_t *ret_watch_id) {
-        ProtoBuf b;
-        int n, r;
-
-        if (!c || !pattern || !ret_watch_id || (flags & ~SHMB_WATCH_PREFIX))
-                return -EINVAL;
-        proto_buf_init(&b, c->buf, sizeof(c->buf));
-        n = proto_encode_watch(&b, c->next_req_id++, pattern, (uint16_t)flags);
-        r = name_call(c, n);
-        if (r < 0)
-                return r;
-        if (proto_decode_watch_reply(c->buf, c->buf_len, ret_watch_id) < 0)
-                return client_error(c, EBADMSG, "malformed WATCH reply from shmbrokerd");
-        return 0;
-}
-
-/**
- * shmb_unwatch() - end a subscription (its queued events may still come)
- * @c:          client
- * @watch_id:   from shmb_watch()
- *
- * Return: 0, -ENOENT.
- */
-_public_ int shmb_unwatch(struct shmb_client *c, uint32_t watch_id) {
-        ProtoBuf b;
-
-        if (!c)
-                return -EINVAL;
-        proto_buf_init(&b, c->buf, sizeof(c->buf));
-        return name_call(c, proto_encode_unwatch(&b, c->next_req_id++, watch_id));
+static bool overflowing(const struct shmb_client *c) {
+        return c->events_dropped > 0 || c->dropped_gap || c->n_events >= CLIENT_EVENTS_MAX;
 }
 
 /**
@@ -128,23 +95,31 @@ _public_ int shmb_unwatch(struct shmb_client *c, uint32_t watch_id) {
  * @c:          client
  * @buf:        the datagram
  * @len:        its size
+ *
+ * The subscription's id becomes the application's, and seq continues the
+ * application's count across reconnects.
  */
 void client_event_received(struct shmb_client *c, const uint8_t *buf, size_t len) {
         ProtoEvent pe;
         ClientEvent *e;
+        uint32_t watch_id = 0;
 
         if (proto_decode_event(buf, len, &pe) < 0)
                 return;
+        /* A subscription the application has ended: nothing to hand out. */
+        if (pe.watch_id != 0 && !(watch_id = client_watch_app_id(c, pe.watch_id)))
+                return;
+        c->last_seq = c->seq_base + pe.seq;
         /* Once one is dropped, every later one is too until dispatch, so the order holds. */
-        if (c->events_dropped || c->n_events >= CLIENT_EVENTS_MAX || !(e = calloc(1, sizeof(*e)))) {
+        if (overflowing(c) || !(e = calloc(1, sizeof(*e)))) {
                 c->events_dropped += pe.kind == PROTO_EVENT_DROPPED ? pe.dropped : 1;
-                c->dropped_seq = pe.seq;
+                c->dropped_seq = c->last_seq;
                 return;
         }
         e->ev = (struct shmb_event){
                 .kind = (enum shmb_event_kind)pe.kind,
-                .watch_id = pe.watch_id,
-                .seq = pe.seq,
+                .watch_id = watch_id,
+                .seq = c->last_seq,
                 .id = pe.id,
                 .size = pe.size,
                 .dropped = pe.dropped,
@@ -157,8 +132,51 @@ void client_event_received(struct shmb_client *c, const uint8_t *buf, size_t len
         c->n_events++;
 }
 
+/**
+ * client_events_gap() - the connection broke: events may have been lost until the next one
+ * @c:          client
+ *
+ * Queues one DROPPED event with SHMB_EVENT_RECONNECTED (or marks the
+ * pending one of a full buffer), if the client has anything events are
+ * about: a subscription or a segment handle. Its seq stands for the gap;
+ * the new connection's events count on from it. Two reconnects with no
+ * event between make one DROPPED.
+ */
+void client_events_gap(struct shmb_client *c) {
+        ClientEvent *tail;
+
+        if (list_is_empty(&c->watches) && list_is_empty(&c->segments))
+                return;
+        c->seq_base = ++c->last_seq;
+        if (overflowing(c)) {
+                c->dropped_gap = true;
+                c->dropped_seq = c->last_seq;
+                return;
+        }
+        tail = list_is_empty(&c->events) ? NULL : list_entry(c->events.prev, ClientEvent, link);
+        if (tail && tail->ev.kind == SHMB_EVENT_DROPPED && (tail->ev.flags & SHMB_EVENT_RECONNECTED)) {
+                tail->ev.seq = c->last_seq;
+                return;
+        }
+        tail = calloc(1, sizeof(*tail));
+        if (!tail) {
+                c->dropped_gap = true;
+                c->dropped_seq = c->last_seq;
+                return;
+        }
+        tail->ev = (struct shmb_event){
+                .kind = SHMB_EVENT_DROPPED,
+                .seq = c->last_seq,
+                .flags = SHMB_EVENT_RECONNECTED,
+        };
+        list_append(&c->events, &tail->link);
+        c->n_events++;
+}
+
 /* Read every datagram waiting on the socket (only events can come unasked). */
 static int read_pending(struct shmb_client *c) {
+        if (c->fd < 0)
+                return client_error(c, ENOTCONN, "not connected to shmbrokerd");
         for (;;) {
                 ProtoHeader h;
                 ssize_t n;
@@ -193,6 +211,13 @@ _public_ int shmb_client_dispatch(struct shmb_client *c, shmb_event_fn fn, void 
         if (!c || !fn)
                 return -EINVAL;
         r = read_pending(c);
+        /* The daemon went away (a restart): come back, as every call does; the events of the
+         * renewed subscriptions follow a DROPPED. */
+        if (r < 0 && client_errno_is_disconnect(r) && c->timeout_usec > 0 && !c->dismissed) {
+                r = client_reconnect(c);
+                if (r >= 0)
+                        r = read_pending(c);
+        }
         while (!list_is_empty(&c->events)) {
                 ClientEvent *e = list_entry(c->events.next, ClientEvent, link);
 
@@ -203,12 +228,16 @@ _public_ int shmb_client_dispatch(struct shmb_client *c, shmb_event_fn fn, void 
                 n++;
         }
         /* The events not kept came after all the kept ones. */
-        if (c->events_dropped > 0) {
+        if (c->events_dropped > 0 || c->dropped_gap) {
                 struct shmb_event ev = {
-                        .kind = SHMB_EVENT_DROPPED, .seq = c->dropped_seq, .dropped = c->events_dropped,
+                        .kind = SHMB_EVENT_DROPPED,
+                        .seq = c->dropped_seq,
+                        .dropped = c->events_dropped,
+                        .flags = c->dropped_gap ? SHMB_EVENT_RECONNECTED : 0,
                 };
 
                 c->events_dropped = 0;
+                c->dropped_gap = false;
                 fn(c, &ev, userdata);
                 n++;
         }
@@ -224,5 +253,5 @@ _public_ int shmb_client_dispatch(struct shmb_client *c, shmb_event_fn fn, void 
 _public_ int shmb_client_pending(const struct shmb_client *c) {
         if (!c)
                 return -EINVAL;
-        return (int)MIN(c->n_events + (c->events_dropped ? 1 : 0), (size_t)INT32_MAX);
+        return (int)MIN(c->n_events + (c->events_dropped || c->dropped_gap ? 1 : 0), (size_t)INT32_MAX);
 }

@@ -1,10 +1,13 @@
 /*
  * libshmbroker: surviving a daemon restart. The memory never depended on
  * the daemon: fds and mappings stay valid. What the daemon forgot is the
- * connection and, with it, which holds are ours; a restarted daemon keeps
- * them as pending holds under our pid, uid and start time for a grace
- * period. Here the library reconnects with back-off and reclaims one open
- * per live segment handle (RECLAIM), so lifetimes keep working.
+ * connection and, with it, which holds and subscriptions are ours; a
+ * restarted daemon keeps the holds as pending holds under our pid, uid and
+ * start time for a grace period. Here the library reconnects with back-off,
+ * reclaims one open per live segment handle (RECLAIM), so lifetimes keep
+ * working, and renews every subscription under the id the application
+ * has, with one DROPPED event for what the gap may have lost. The request
+ * that found the connection broken is then sent again by client.c.
  */
 
 #include <errno.h>
@@ -37,6 +40,7 @@ static void sleep_usec(uint64_t usec) {
 static int reclaim_all(struct shmb_client *c, uint64_t deadline) {
         list_for_each(l, &c->segments) {
                 struct shmb_segment *s = list_entry(l, struct shmb_segment, link);
+                ProtoSegInfo si;
                 ProtoBuf b;
                 bool broken;
                 int n, r;
@@ -53,6 +57,9 @@ static int reclaim_all(struct shmb_client *c, uint64_t deadline) {
                         return r;
                 if (r < 0)
                         s->lost = true;
+                /* A RESIZED notice of the time away is lost: the reply has the size now. */
+                else if (proto_decode_seginfo_reply(c->buf, c->buf_len, &si) == 0 && si.size > s->st.size)
+                        s->st.size = si.size;
         }
         return 0;
 }
@@ -66,6 +73,8 @@ static int reconnect_until(struct shmb_client *c, uint64_t start, uint64_t deadl
                 r = client_connect_once(c, deadline);
                 if (r >= 0) {
                         r = reclaim_all(c, deadline);
+                        if (r >= 0)
+                                r = client_watches_renew(c, deadline);
                         if (r >= 0)
                                 return 0;
                         c->fd = safe_close(c->fd);
@@ -85,10 +94,12 @@ static int reconnect_until(struct shmb_client *c, uint64_t start, uint64_t deadl
 }
 
 /**
- * client_reconnect() - replace a broken connection and reclaim every hold
+ * client_reconnect() - replace a broken connection, reclaim every hold, renew every subscription
  * @c:          client
  *
- * Tries for up to c->timeout_usec.
+ * Tries for up to c->timeout_usec. Events of the old connection that were
+ * read are kept; one DROPPED event after them stands for those that were
+ * not (client_events_gap()).
  *
  * Return: 0; -ETIMEDOUT if the daemon could not be reached in time (the
  * client stays disconnected, and the next call tries again); or another
@@ -100,6 +111,7 @@ int client_reconnect(struct shmb_client *c) {
 
         c->reconnecting = true;
         c->fd = safe_close(c->fd);
+        client_events_gap(c);
         r = reconnect_until(c, start, start + c->timeout_usec);
         c->reconnecting = false;
         if (r < 0)

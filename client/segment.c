@@ -118,6 +118,8 @@ _public_ int shmb_create(struct shmb_client *c, const char *name, uint64_t size,
                                              .ttl_sec = opts->ttl_sec,
                                              .max_size = opts->max_size,
                                      });
+        /* Sent again after a reconnect, the daemon knows it by its operation id. */
+        n = client_tag_op(c, n);
         if (n < 0)
                 return n;
         r = client_transact(c, (size_t)n, &fd);
@@ -363,6 +365,8 @@ static int name_request(struct shmb_client *c, uint16_t type, const char *name) 
                 return r;
         proto_buf_init(&b, c->buf, sizeof(c->buf));
         n = proto_encode_name_request(&b, type, c->next_req_id++, name);
+        if (type == SHMB_MSG_UNLINK)
+                n = client_tag_op(c, n);
         if (n < 0)
                 return n;
         return client_transact(c, (size_t)n, NULL);

@@ -108,6 +108,11 @@ enum shmb_event_kind {
         _SHMB_EVENT_PIN = 0x7fffffff,
 };
 
+/* Flag of a SHMB_EVENT_DROPPED event: the connection to the daemon was lost (a restart) and made
+ * again; events of the time in between are lost, how many is not known ("dropped" counts only
+ * those the library knows of). Subscriptions were renewed under the same ids. */
+#define SHMB_EVENT_RECONNECTED 0x10000u
+
 struct shmb_event {
         enum shmb_event_kind kind;
         uint32_t watch_id;            /* the subscription, 0 for a notice to a holder */
@@ -115,7 +120,7 @@ struct shmb_event {
         uint64_t id;                  /* segment id */
         uint64_t size;                /* its size now */
         uint64_t dropped;             /* SHMB_EVENT_DROPPED */
-        uint32_t flags;               /* SHMB_SEG_* */
+        uint32_t flags;               /* SHMB_SEG_*; SHMB_EVENT_RECONNECTED in a DROPPED */
         char name[SHMB_NAME_MAX + 1]; /* empty for SHMB_EVENT_DROPPED */
 };
 

@@ -30,6 +30,7 @@ typedef struct OutMsg {
         size_t len;
         int fd;
         bool event;                     /* an EVENT notice: bounded apart from replies */
+        uint16_t version;               /* the connection's version when it was queued */
         uint8_t data[];
 } OutMsg;
 
@@ -88,13 +89,18 @@ void conn_update_events(Conn *c) {
         ev_io_start(c->manager->loop, &c->io);
 }
 
-static int send_one(int fd, const void *buf, size_t len, int pass_fd) {
-        struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+/* Send one datagram whose header says @version, whatever its encoder wrote there. */
+static int send_one(int fd, const void *buf, size_t len, int pass_fd, uint16_t version) {
+        uint8_t head[2] = { (uint8_t)version, (uint8_t)(version >> 8) };
+        struct iovec iov[2] = {
+                { .iov_base = head, .iov_len = sizeof(head) },
+                { .iov_base = (uint8_t *)buf + sizeof(head), .iov_len = len - sizeof(head) },
+        };
         union {
                 struct cmsghdr h;
                 uint8_t buf[CMSG_SPACE(sizeof(int))];
         } control;
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+        struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
 
         if (pass_fd >= 0) {
                 struct cmsghdr *cmsg;
@@ -125,7 +131,7 @@ static int conn_flush(Conn *c) {
 
         list_for_each_safe(l, &c->outq) {
                 OutMsg *o = list_entry(l, OutMsg, link);
-                int r = send_one(c->fd, o->data, o->len, o->fd);
+                int r = send_one(c->fd, o->data, o->len, o->fd, o->version);
 
                 if (r == -EAGAIN)
                         break;
@@ -152,7 +158,7 @@ static int conn_queue(Conn *c, const void *buf, size_t len, int fd, bool event) 
         int r;
 
         if (c->n_out == 0) {
-                r = send_one(c->fd, buf, len, fd);
+                r = send_one(c->fd, buf, len, fd, c->version);
                 if (r != -EAGAIN)
                         return r;
         }
@@ -171,6 +177,7 @@ static int conn_queue(Conn *c, const void *buf, size_t len, int fd, bool event) 
         memcpy(o->data, buf, len);
         o->len = len;
         o->event = event;
+        o->version = c->version;
         list_append(&c->outq, &o->link);
         c->n_out++;
         if (event)
@@ -370,7 +377,7 @@ static void conn_refuse(int fd, int status, const char *why) {
         proto_buf_init(&b, buf, sizeof(buf));
         n = proto_encode_error(&b, SHMB_MSG_HELLO, (uint16_t)status, 0, why);
         if (n > 0)
-                (void)send_one(fd, buf, (size_t)n, -1);
+                (void)send_one(fd, buf, (size_t)n, -1, SHMB_PROTO_VERSION);
 }
 
 /**
@@ -408,6 +415,7 @@ int conn_new(Manager *m, int fd, Conn **ret) {
                 return -ENOMEM;
         c->manager = m;
         c->fd = fd;
+        c->version = SHMB_PROTO_VERSION;
         list_init(&c->outq);
         list_init(&c->link);
         list_init(&c->watches);

@@ -42,6 +42,7 @@ typedef struct Conn {
         size_t n_events_out;            /* of which EVENT notices */
         size_t out_bytes;               /* bytes of queued replies */
         bool hello_done;
+        uint16_t version;               /* protocol version: 1 until HELLO negotiates another */
         uint64_t connected_usec;
         bool is_admin;                  /* accepted on the admin socket */
         HNode id_node;                  /* manager->conns_by_id */

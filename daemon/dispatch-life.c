@@ -16,9 +16,8 @@
 #include "daemon/policy.h"
 #include "daemon/waiters.h"
 
-static Segment *find_writable(Conn *c, const ProtoHeader *h, const char *name, int *ret) {
-        Segment *s = registry_find(c->manager->registry, name);
-
+/* @s (NULL: no segment has @name) if @c may change it; else NULL, the refusal sent and its result in *ret. */
+static Segment *check_writable(Conn *c, const ProtoHeader *h, Segment *s, const char *name, int *ret) {
         *ret = 0;
         if (!s)
                 *ret = reply_error(c, h, SHMB_STATUS_NOT_FOUND, LOG_DEBUG, "no segment named '%s'", name);
@@ -47,15 +46,20 @@ int dispatch_resize(Conn *c, const ProtoRequest *req) {
         Segment *s;
         int r;
 
-        s = find_writable(c, h, req->resize.name, &r);
+        /* Sent again: the segment it grew, if that is still there; grown already, it is done. */
+        if (dispatch_op_lookup(c, req, req->resize.name, &s) && s && size <= s->size)
+                return reply_seginfo(c, h, s, 0, -1);
+        s = check_writable(c, h, s ?: registry_find(m->registry, req->resize.name), req->resize.name, &r);
         if (!s)
                 return r;
         if (size < s->size)
                 return reply_error(c, h, SHMB_STATUS_INVALID, LOG_DEBUG,
                                    "segment '%s' has %llu bytes: segments only grow (shrinking would make "
                                    "holders fault)", s->name, (unsigned long long)s->size);
-        if (size == s->size)
+        if (size == s->size) {
+                dispatch_op_record(c, req, req->resize.name, s);
                 return reply_seginfo(c, h, s, 0, -1);
+        }
         ops = backend_get(s->backend);
         if (!ops || !ops->resize)
                 return reply_error(c, h, SHMB_STATUS_UNSUPPORTED, LOG_DEBUG,
@@ -75,6 +79,7 @@ int dispatch_resize(Conn *c, const ProtoRequest *req) {
         r = registry_resize_check(m->registry, s, charge);
         if (r != 0)
                 return reply_registry_error(c, h, r, s->name);
+        dispatch_op_record(c, req, req->resize.name, s);
         r = ops->resize(s, size);
         if (r < 0)
                 return reply_error(c, h, segment_status_from_errno(r), LOG_NOTICE, "cannot grow '%s' to %llu bytes: %s",
@@ -105,13 +110,18 @@ int dispatch_publish(Conn *c, const ProtoRequest *req) {
         Segment *s;
         int r;
 
-        s = registry_find(m->registry, req->publish.name);
+        /* Sent again: the segment it published, if that is still there. */
+        if (!dispatch_op_lookup(c, req, req->publish.name, &s) || !s)
+                s = registry_find(m->registry, req->publish.name);
         /* Publishing what is published already is done: answer as for the first time. */
-        if (s && (s->flags & PROTO_SEG_PUBLISHED) && policy_may_access(&c->creds, s->uid, s->gid, s->mode, true))
+        if (s && (s->flags & PROTO_SEG_PUBLISHED) && policy_may_access(&c->creds, s->uid, s->gid, s->mode, true)) {
+                dispatch_op_record(c, req, req->publish.name, s);
                 return reply_seginfo(c, h, s, 0, -1);
-        s = find_writable(c, h, req->publish.name, &r);
+        }
+        s = check_writable(c, h, s, req->publish.name, &r);
         if (!s)
                 return r;
+        dispatch_op_record(c, req, req->publish.name, s);
         ops = backend_get(s->backend);
         r = ops && ops->publish ? ops->publish(s, &frozen) : -EOPNOTSUPP;
         if (r == -EPERM)

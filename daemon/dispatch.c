@@ -109,7 +109,6 @@ static const char *access_word(bool write) {
 
 static int handle_hello(Conn *c, const ProtoRequest *req) {
         ProtoHelloReply hr = {
-                .version = SHMB_PROTO_VERSION,
                 .max_message = SHMB_MSG_MAX,
                 .max_name = SHMB_NAME_MAX,
                 .uid = (uint32_t)c->creds.uid,
@@ -121,11 +120,14 @@ static int handle_hello(Conn *c, const ProtoRequest *req) {
 
         if (c->hello_done)
                 return reply_error(c, &req->hdr, SHMB_STATUS_PROTOCOL, LOG_DEBUG, "HELLO was already done");
-        if (req->hello.min_version > SHMB_PROTO_VERSION || req->hello.max_version < SHMB_PROTO_VERSION_MIN)
+        if (req->hello.min_version > SHMB_PROTO_VERSION_MAX || req->hello.max_version < SHMB_PROTO_VERSION_MIN)
                 return reply_error(c, &req->hdr, SHMB_STATUS_VERSION, LOG_NOTICE,
                                    "client speaks versions %u-%u, daemon speaks %u-%u", req->hello.min_version,
-                                   req->hello.max_version, SHMB_PROTO_VERSION_MIN, SHMB_PROTO_VERSION);
+                                   req->hello.max_version, SHMB_PROTO_VERSION_MIN, SHMB_PROTO_VERSION_MAX);
         c->hello_done = true;
+        /* The highest version both speak; the reply and everything after carry it in the header. */
+        c->version = MIN(req->hello.max_version, (uint16_t)SHMB_PROTO_VERSION_MAX);
+        hr.version = c->version;
         snprintf(hr.server, sizeof(hr.server), "shmbrokerd %s", PACKAGE_VERSION);
         proto_buf_init(&b, out, sizeof(out));
         n = proto_encode_hello_reply(&b, req->hdr.req_id, &hr);
@@ -160,6 +162,11 @@ int reply_denied(Conn *c, const ProtoHeader *h, const Segment *s, bool write) {
 
 /* Open an existing segment for @c; a published segment is opened read-only whatever was asked. */
 int dispatch_open_existing(Conn *c, const ProtoHeader *h, Segment *s, bool write) {
+        return dispatch_open_flags(c, h, s, write, 0);
+}
+
+/* The same, with @flags (PROTO_SEG_CREATED) added to the reply's. */
+int dispatch_open_flags(Conn *c, const ProtoHeader *h, Segment *s, bool write, uint16_t flags) {
         const BackendOps *ops = backend_get(s->backend);
         int fd = -1, r;
 
@@ -174,7 +181,7 @@ int dispatch_open_existing(Conn *c, const ProtoHeader *h, Segment *s, bool write
         r = registry_hold(c->manager->registry, s, &c->holds, write);
         if (r != 0)
                 return reply_registry_error(c, h, r, s->name);
-        return reply_seginfo(c, h, s, write ? 0 : PROTO_SEG_READONLY, fd);
+        return reply_seginfo(c, h, s, (uint16_t)(flags | (write ? 0 : PROTO_SEG_READONLY)), fd);
 }
 
 static int handle_create(Conn *c, const ProtoRequest *req) {
@@ -189,6 +196,8 @@ static int handle_create(Conn *c, const ProtoRequest *req) {
         Segment *s;
         int fd, r;
 
+        if (dispatch_op_lookup(c, req, name, &s) && s)
+                return dispatch_create_again(c, h, s);
         if (!ops)
                 return reply_error(c, h, SHMB_STATUS_UNSUPPORTED, LOG_DEBUG,
                                    "backend '%s' is not available in this daemon", backend_name(backend));
@@ -281,6 +290,7 @@ static int handle_create(Conn *c, const ProtoRequest *req) {
                 return reply_error(c, h, status, LOG_NOTICE, "cannot create %llu-byte %s segment '%s': %s",
                                    (unsigned long long)size, backend_name(backend), name, strerror(-r));
         }
+        dispatch_op_record(c, req, name, s);
         manager_segment_created(m, s);
         log_struct_errno(LOG_DEBUG, 0,
                          &((LogFields){ .segment = name, .client_pid = c->pid, .client_uid = c->creds.uid,
@@ -318,14 +328,22 @@ static int handle_release(Conn *c, const ProtoRequest *req) {
 }
 
 static int handle_unlink(Conn *c, const ProtoRequest *req) {
-        Segment *s = registry_find(c->manager->registry, req->unlink.name);
+        Segment *s;
 
+        if (dispatch_op_lookup(c, req, req->unlink.name, &s)) {
+                /* Done already; or recorded, then cut short by a crash: finish it. */
+                if (s && s->linked && policy_may_unlink(&c->creds, s->uid))
+                        registry_unlink(c->manager->registry, s);
+                return reply_empty(c, &req->hdr);
+        }
+        s = registry_find(c->manager->registry, req->unlink.name);
         if (!s)
                 return reply_error(c, &req->hdr, SHMB_STATUS_NOT_FOUND, LOG_DEBUG, "no segment named '%s'",
                                    req->unlink.name);
         if (!policy_may_unlink(&c->creds, s->uid))
                 return reply_error(c, &req->hdr, SHMB_STATUS_NOT_OWNER, LOG_DEBUG,
                                    "only its owner (uid %u) or root may unlink '%s'", (unsigned)s->uid, s->name);
+        dispatch_op_record(c, req, req->unlink.name, s);
         registry_unlink(c->manager->registry, s);
         return reply_empty(c, &req->hdr);
 }
@@ -487,7 +505,7 @@ int dispatch_request(Conn *c, const uint8_t *buf, size_t len, size_t n_fds) {
         ProtoRequest req;
         int s;
 
-        s = proto_decode_request(buf, len, &req, &why);
+        s = proto_decode_request_version(buf, len, c->version, &req, &why);
         request_segment = request_segment_name(c, &req, s);
         if (len < SHMB_HEADER_SIZE)
                 return log_notice_errno(EBADMSG, "Client pid=%d uid=%u sent a %zu-byte datagram, disconnecting",

@@ -42,6 +42,13 @@ uint64_t now_usec(void) {
         return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+static uint64_t mono_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 /**
  * manager_config_defaults() - defaults sized from this host's memory
  * @cfg:        configuration to fill
@@ -354,6 +361,7 @@ int manager_new(Manager **ret, const ManagerConfig *cfg) {
         m->conn_limits.max_per_user = cfg->max_connections_per_user;
         admin_listener_init(&m->admin);
         stats_init(&m->stats);
+        oplog_init(&m->oplog, mono_usec);
         m->started_usec = now_usec();
         m->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
         if (!m->loop) {
@@ -475,6 +483,7 @@ Manager *manager_free(Manager *m) {
         if (!m->keep_segments)
                 state_writer_remove(m->state);
         m->state = state_writer_free(m->state);
+        oplog_deinit(&m->oplog);
         fdstore_done(&m->fdstore);
         conn_limits_deinit(&m->conn_limits);
         safe_close(m->lock_fd);

@@ -13,6 +13,7 @@
 #include "daemon/admin.h"
 #include "daemon/fdstore.h"
 #include "daemon/notify.h"
+#include "daemon/oplog.h"
 #include "daemon/registry.h"
 #include "daemon/state.h"
 #include "daemon/stats.h"
@@ -46,6 +47,7 @@ typedef struct Manager {
         Registry *registry;
         FdStore fdstore;
         StateWriter *state;             /* only with a file-descriptor store */
+        OpLog oplog;                    /* operation ids of requests, for requests sent again */
         Notifier notify;
         int listen_fd;
         int lock_fd;                    /* flock on <state-dir>/lock */

@@ -130,13 +130,27 @@ int registry_reclaim(Registry *r, Segment *s, HoldSet *set, bool writable) {
         registry_hold_changed(r, s, &p->who, p->writable, p->count, p->writable, p->count - 1);
         if (--p->count == 0)
                 pending_free(r, p);
+        registry_resume_creator(r, s, set);
+        return 0;
+}
+
+/**
+ * registry_resume_creator() - a connection of a restored segment's creator makes it the creator again
+ * @r:          registry
+ * @s:          segment
+ * @set:        the connection's holds; set->who is its kernel-verified peer
+ *
+ * Only for a segment of lifetime "creator" that still has its name, whose
+ * recorded creator is @set's process and has no connection yet. Otherwise
+ * nothing changes.
+ */
+void registry_resume_creator(Registry *r, Segment *s, HoldSet *set) {
         if (s->has_pending_creator && peer_identity_equal(&s->pending_creator, &set->who) && !s->creator &&
             s->linked && s->lifetime == PROTO_LIFETIME_CREATOR) {
                 s->has_pending_creator = false;
                 s->creator = set;
                 list_append(&set->created, &s->creator_link);
         }
-        return 0;
 }
 
 /**

@@ -162,6 +162,7 @@ int registry_restore(Registry *r, const SegmentParams *p, uint64_t id, bool link
 int registry_add_pending(Registry *r, Segment *s, const PeerIdentity *who, bool writable, uint64_t count);
 void registry_set_pending_creator(Registry *r, Segment *s, const PeerIdentity *who);
 int registry_reclaim(Registry *r, Segment *s, HoldSet *set, bool writable);
+void registry_resume_creator(Registry *r, Segment *s, HoldSet *set);
 uint64_t registry_drop_pending(Registry *r);
 uint64_t registry_pending_count(const Registry *r);
 void registry_discard(Registry *r, Segment *s);

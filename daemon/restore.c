@@ -110,6 +110,30 @@ static void restore_segment(Manager *m, const StateSegment *rec, RestoreStats *s
         st->restored[rec->p.backend]++;
 }
 
+/*
+ * The operation records of processes still running, so that a request they
+ * send again is recognised. A record of a CREATE, RESIZE or PUBLISH whose
+ * segment did not come back names nothing any more: such a request is
+ * carried out anew. UNLINK records stay: the name they took is gone either way.
+ */
+static void restore_ops(Manager *m, const StateImage *img) {
+        list_for_each(l, &img->ops) {
+                const StateOp *op = list_entry(l, StateOp, link);
+
+                if (!process_alive(&op->who))
+                        continue;
+                if (op->type != SHMB_MSG_UNLINK && !registry_find_id(m->registry, op->segment_id))
+                        continue;
+                if (oplog_add(&m->oplog, &op->who, op->op_id, op->type, op->name_hash, op->segment_id, NULL) < 0) {
+                        log_warning("Out of memory restoring operation records; the rest are dropped");
+                        break;
+                }
+        }
+        if (m->oplog.n_records > 0)
+                log_info("Kept %llu operation records of running clients: requests they send again are "
+                         "recognised", (unsigned long long)m->oplog.n_records);
+}
+
 /* Read <runtime-dir>/state if it is ours; NULL if there is none to use. */
 static StateImage *state_load(Manager *m, const char *path) {
         StateImage *img = NULL;
@@ -184,6 +208,7 @@ int restore_run(Manager *m) {
                 list_for_each(l, &img->segments)
                         restore_segment(m, list_entry(l, StateSegment, link), &st);
                 registry_reserve_ids(m->registry, img->next_id);
+                restore_ops(m, img);
         }
         stray = fdstore_drop_unclaimed(&m->fdstore);
         r = backend_reap(&bc, m->registry, &rs);
@@ -206,6 +231,7 @@ int restore_run(Manager *m) {
         r = state_writer_new(&m->state, path, m->cfg.state_dir, m->registry);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
+        state_writer_set_oplog(m->state, &m->oplog);
         if (state_writer_snapshot(m->state) < 0)
                 return 0; /* logged; retried at the next change */
         log_info("Restart state is kept in %s; memfd segments are kept by the service manager", path);

@@ -48,6 +48,7 @@ StateImage *state_image_free(StateImage *img) {
                 return NULL;
         list_for_each_safe(l, &img->segments)
                 image_delete(img, list_entry(l, StateSegment, link));
+        state_image_ops_free(img);
         hmap_deinit(&img->by_id);
         free(img->state_dir);
         free(img);
@@ -208,6 +209,8 @@ static int parse_line(StateImage *img, const char *line) {
         case 'P':
         case 'N':
                 return parse_header(img, line);
+        case 'O':
+                return state_parse_op(img, line);
         default:
                 return -EBADMSG;
         }
@@ -241,6 +244,7 @@ int state_read(const char *path, StateImage **ret) {
                 return -ENOMEM;
         }
         list_init(&img->segments);
+        list_init(&img->ops);
         img->next_id = 1;
         n = getline(&line, &cap, f);
         if (n <= 0 || strcmp(line, STATE_MAGIC "\n") != 0)

@@ -19,6 +19,7 @@
 
 struct StateWriter {
         Registry *registry;
+        OpLog *ops;                     /* operation records, written after the segments; may be NULL */
         char *path;
         char *tmp_path;
         char *state_dir;
@@ -168,6 +169,7 @@ int state_writer_snapshot(StateWriter *w) {
                 lines += write_segment_lines(f, s);
                 s->recorded = true;
         }
+        lines += state_write_ops(f, w->ops);
         if (fflush(f) != 0 || ferror(f)) {
                 r = -errno ?: -EIO;
                 fclose(f);
@@ -210,7 +212,15 @@ void state_writer_maintain(StateWriter *w) {
                 (void)state_writer_snapshot(w);
 }
 
-static void append_line(StateWriter *w, const char *line, int len) {
+/**
+ * state_writer_append() - append one line to the journal
+ * @w:          writer
+ * @line:       the line, newline included
+ * @len:        its length (snprintf()'s result: a truncated line is not written)
+ *
+ * A failed write is logged, and the next chance writes a snapshot instead.
+ */
+void state_writer_append(StateWriter *w, const char *line, int len) {
         ssize_t n;
 
         if (w->frozen || w->failed || w->fd < 0 || len <= 0 || len >= LINE_MAX_LEN)
@@ -226,6 +236,16 @@ static void append_line(StateWriter *w, const char *line, int len) {
 }
 
 /**
+ * state_writer_set_oplog() - the operation records a snapshot also writes
+ * @w:          writer or NULL
+ * @log:        the records
+ */
+void state_writer_set_oplog(StateWriter *w, OpLog *log) {
+        if (w)
+                w->ops = log;
+}
+
+/**
  * state_record_segment() - a segment is complete (its kernel object exists)
  * @w:          writer or NULL
  * @s:          segment, with the holds it has now
@@ -236,11 +256,11 @@ void state_record_segment(StateWriter *w, Segment *s) {
         if (!w || w->frozen)
                 return;
         s->recorded = true;
-        append_line(w, line, format_segment(line, sizeof(line), s));
+        state_writer_append(w, line, format_segment(line, sizeof(line), s));
         list_for_each(l, &s->holds) {
                 const Hold *h = list_entry(l, Hold, seg_link);
 
-                append_line(w, line, format_hold(line, sizeof(line), s->id, &h->set->who, h->writable,
+                state_writer_append(w, line, format_hold(line, sizeof(line), s->id, &h->set->who, h->writable,
                                                  (int64_t)h->count));
         }
 }
@@ -254,7 +274,7 @@ void state_record_unlinked(StateWriter *w, Segment *s) {
         char line[64];
 
         if (w && s->recorded)
-                append_line(w, line, snprintf(line, sizeof(line), "U %" PRIu64 "\n", s->id));
+                state_writer_append(w, line, snprintf(line, sizeof(line), "U %" PRIu64 "\n", s->id));
 }
 
 /**
@@ -266,7 +286,7 @@ void state_record_destroyed(StateWriter *w, Segment *s) {
         char line[64];
 
         if (w && s->recorded)
-                append_line(w, line, snprintf(line, sizeof(line), "D %" PRIu64 "\n", s->id));
+                state_writer_append(w, line, snprintf(line, sizeof(line), "D %" PRIu64 "\n", s->id));
 }
 
 /**
@@ -281,7 +301,7 @@ void state_record_hold(StateWriter *w, Segment *s, const PeerIdentity *who, bool
         char line[LINE_MAX_LEN];
 
         if (w && s->recorded)
-                append_line(w, line, format_hold(line, sizeof(line), s->id, who, writable, delta));
+                state_writer_append(w, line, format_hold(line, sizeof(line), s->id, who, writable, delta));
 }
 
 /**

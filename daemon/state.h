@@ -20,14 +20,19 @@
  *   H <id> <pid> <uid> <start> <rw> <delta>     opens held by a process change
  *   U <id>                                      the segment lost its name
  *   D <id>                                      the segment is gone
+ *   O <pid> <uid> <start> <op-id> <type> <name-hash> <segment-id>
+ *                                               an operation record (oplog.h,
+ *                                               state-ops.c; again: replaces)
  *
  * A last line without its newline (torn by a crash) is ignored.
  */
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
+#include "daemon/oplog.h"
 #include "daemon/registry.h"
 #include "util/hashmap.h"
 #include "util/list.h"
@@ -54,6 +59,16 @@ typedef struct StateSegment {
         char name[SHMB_NAME_MAX + 1];
 } StateSegment;
 
+/* An operation record as read back (see oplog.h). */
+typedef struct StateOp {
+        List link;                      /* StateImage.ops, in the order last recorded */
+        PeerIdentity who;
+        uint64_t op_id;
+        uint64_t name_hash;
+        uint64_t segment_id;
+        uint16_t type;
+} StateOp;
+
 typedef struct StateImage {
         pid_t daemon_pid;
         char *state_dir;
@@ -61,6 +76,7 @@ typedef struct StateImage {
         List segments;                  /* in order of first appearance */
         HMap by_id;
         uint64_t n_segments;
+        List ops;                       /* StateOp.link */
         unsigned n_bad;                 /* malformed or torn lines skipped */
 } StateImage;
 
@@ -82,3 +98,11 @@ void state_record_segment(StateWriter *w, Segment *s);
 void state_record_unlinked(StateWriter *w, Segment *s);
 void state_record_destroyed(StateWriter *w, Segment *s);
 void state_record_hold(StateWriter *w, Segment *s, const PeerIdentity *who, bool writable, int64_t delta);
+
+/* Operation records (state-ops.c), written through the same journal. */
+void state_writer_set_oplog(StateWriter *w, OpLog *log);
+void state_writer_append(StateWriter *w, const char *line, int len);
+void state_record_op(StateWriter *w, const OpRecord *rec);
+uint64_t state_write_ops(FILE *f, OpLog *log);
+int state_parse_op(StateImage *img, const char *line);
+void state_image_ops_free(StateImage *img);

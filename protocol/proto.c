@@ -1,5 +1,6 @@
 /*
- * Encoding and decoding of protocol v1 messages over caller buffers.
+ * Encoding and decoding of protocol messages over caller buffers (the
+ * operation ids of version 2 are encoded in proto-op.c).
  * All integers are little-endian. Decoders bound every length against the
  * bytes present and require each payload to have its exact size.
  */
@@ -231,20 +232,75 @@ static int get_name(Reader *r, char *out, const char **why) {
         return 0;
 }
 
+/* The version and flag rules of the header; strips an operation id off the end (*len shrinks). */
+static int check_header(const uint8_t *buf, size_t *len, uint16_t version, ProtoRequest *ret, const char **ret_why) {
+        const ProtoHeader *h = &ret->hdr;
+        uint16_t allowed = 0;
+        Reader r;
+
+        if (h->type != SHMB_MSG_HELLO && h->version != version) {
+                *ret_why = version == SHMB_PROTO_VERSION ? "message version is not the negotiated version 1"
+                                                         : "message version is not the negotiated version 2";
+                return SHMB_STATUS_VERSION;
+        }
+        if (version >= SHMB_PROTO_VERSION_OP_ID && h->type != SHMB_MSG_HELLO)
+                allowed = SHMB_HDR_OP_ID;
+        if ((h->flags & ~allowed) || h->status != 0) {
+                *ret_why = allowed ? "header status must be zero, and flags other than OP_ID (0x0001) too"
+                                   : "header flags and status must be zero in requests";
+                return SHMB_STATUS_INVALID;
+        }
+        if (!(h->flags & SHMB_HDR_OP_ID))
+                return 0;
+        if (!proto_type_takes_op_id(h->type)) {
+                *ret_why = "only CREATE, UNLINK, RESIZE and PUBLISH carry an operation id";
+                return SHMB_STATUS_INVALID;
+        }
+        if (*len < SHMB_HEADER_SIZE + SHMB_OP_ID_SIZE) {
+                *ret_why = "datagram too short for the operation id";
+                return SHMB_STATUS_INVALID;
+        }
+        *len -= SHMB_OP_ID_SIZE;
+        reader_init(&r, buf, *len + SHMB_OP_ID_SIZE, *len);
+        ret->op_id = get_u64(&r);
+        if (ret->op_id == 0) {
+                *ret_why = "operation id 0 is not allowed";
+                return SHMB_STATUS_INVALID;
+        }
+        return 0;
+}
+
 /**
- * proto_decode_request() - decode and validate a whole request datagram
+ * proto_decode_request() - proto_decode_request_version() for a version 1 connection
  * @buf:        datagram
  * @len:        its size
- * @ret:        decoded request (header filled even on most failures)
+ * @ret:        decoded request
  * @ret_why:    on failure, a static explanation
- *
- * Checks the header, the type, the exact payload size, reserved fields,
- * flag bits, names, modes and enums. Whether the daemon can honour a valid
- * request (backend availability, limits) is not decided here.
  *
  * Return: 0, or a positive SHMB_STATUS_* describing what is wrong.
  */
 int proto_decode_request(const void *buf, size_t len, ProtoRequest *ret, const char **ret_why) {
+        return proto_decode_request_version(buf, len, SHMB_PROTO_VERSION, ret, ret_why);
+}
+
+/**
+ * proto_decode_request_version() - decode and validate a whole request datagram
+ * @buf:        datagram
+ * @len:        its size
+ * @version:    the connection's negotiated version (1 until HELLO is accepted)
+ * @ret:        decoded request (header filled even on most failures)
+ * @ret_why:    on failure, a static explanation
+ *
+ * Checks the header, the type, the exact payload size, reserved fields,
+ * flag bits, names, modes and enums; with @version 2, also the operation id
+ * a request may carry at its end (PROTOCOL.md section 5.17). Whether the
+ * daemon can honour a valid request (backend availability, limits) is not
+ * decided here.
+ *
+ * Return: 0, or a positive SHMB_STATUS_* describing what is wrong.
+ */
+int proto_decode_request_version(const void *buf, size_t len, uint16_t version, ProtoRequest *ret,
+                                 const char **ret_why) {
         ProtoHeader *h = &ret->hdr;
         Reader r;
         int s;
@@ -263,14 +319,9 @@ int proto_decode_request(const void *buf, size_t len, ProtoRequest *ret, const c
                 *ret_why = "unknown message type";
                 return SHMB_STATUS_UNSUPPORTED;
         }
-        if (h->type != SHMB_MSG_HELLO && h->version != SHMB_PROTO_VERSION) {
-                *ret_why = "message version is not the negotiated version 1";
-                return SHMB_STATUS_VERSION;
-        }
-        if (h->flags != 0 || h->status != 0) {
-                *ret_why = "header flags and status must be zero in requests";
-                return SHMB_STATUS_INVALID;
-        }
+        s = check_header(buf, &len, version, ret, ret_why);
+        if (s)
+                return s;
 
         reader_init(&r, buf, len, SHMB_HEADER_SIZE);
         switch (h->type) {

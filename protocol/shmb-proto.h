@@ -1,9 +1,11 @@
 #pragma once
 
 /*
- * shmbroker wire protocol, version 1: constants, message types, status codes
- * and the decoded forms of every message. The normative description is
- * protocol/PROTOCOL.md; this header and proto.c must agree with it.
+ * shmbroker wire protocol, versions 1 and 2: constants, message types, status
+ * codes and the decoded forms of every message. The normative description is
+ * protocol/PROTOCOL.md; this header, proto.c and proto-op.c must agree with it.
+ * Version 2 is version 1 plus operation ids (proto-op.c); the admin socket
+ * speaks version 1 only.
  *
  * Everything here is pure: no sockets, no file descriptors, no allocation.
  * File descriptors travel beside a message (SCM_RIGHTS), never inside it.
@@ -13,8 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SHMB_PROTO_VERSION 1
+#define SHMB_PROTO_VERSION 1           /* what the encoders write; the admin socket's only version */
 #define SHMB_PROTO_VERSION_MIN 1
+#define SHMB_PROTO_VERSION_MAX 2       /* the client socket's highest version */
+#define SHMB_PROTO_VERSION_OP_ID 2     /* the first version with operation ids */
 
 #define SHMB_SOCKET_PATH_DEFAULT "/run/shmbrokerd/shmbrokerd.sock"
 #define SHMB_SOCKET_ENV "SHMBROKER_SOCKET"
@@ -123,6 +127,10 @@ enum {
 #define PROTO_SEG_PUBLISHED 0x0020u     /* immutable: every open is read-only */
 #define PROTO_SEG_FROZEN 0x0040u        /* published with no writable mapping left: bytes can never change */
 
+/* Header flags of a request (version 2; version 1 requests have none) */
+#define SHMB_HDR_OP_ID 0x0001u         /* the datagram ends with an 8-byte operation id */
+#define SHMB_OP_ID_SIZE 8
+
 /* LIST reply flags */
 #define SHMB_LIST_MORE 0x0001u         /* more entries follow: ask again after the last id */
 
@@ -155,6 +163,7 @@ typedef struct ProtoSegInfo {
 /* A decoded request. Names are NUL-terminated copies. */
 typedef struct ProtoRequest {
         ProtoHeader hdr;
+        uint64_t op_id;                /* from the OP_ID trailer; 0: none */
         union {
                 struct {
                         uint16_t min_version;
@@ -246,6 +255,11 @@ const char *proto_type_name(uint16_t type);
 
 int proto_decode_header(const void *buf, size_t len, ProtoHeader *ret);
 int proto_decode_request(const void *buf, size_t len, ProtoRequest *ret, const char **ret_why);
+int proto_decode_request_version(const void *buf, size_t len, uint16_t version, ProtoRequest *ret,
+                                 const char **ret_why);
+bool proto_type_takes_op_id(uint16_t type);
+int proto_add_op_id(ProtoBuf *b, uint64_t op_id);
+int proto_frame_request(void *buf, size_t len, uint16_t version);
 
 void proto_buf_init(ProtoBuf *b, void *data, size_t size);
 void proto_put_header(ProtoBuf *b, uint16_t type, uint16_t status, uint32_t req_id);
