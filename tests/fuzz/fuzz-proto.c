@@ -2,9 +2,12 @@
  * Fuzz target: the protocol decoders over arbitrary bytes.
  *
  * One input is one datagram. It goes through the request decoder (as the
- * daemon sees it) and through every reply decoder (as the library sees it),
- * the error text decoder with several output sizes. Oracles besides the
- * sanitizers: a request that decodes re-encodes to the same bytes, and every
+ * daemon sees it on a version-1 and on a version-2 connection), through
+ * proto_frame_request() (as the library sends a request again), and through
+ * every reply decoder (as the library sees it), the error text decoder with
+ * several output sizes. Oracles besides the sanitizers: a request that
+ * decodes re-encodes to the same bytes (its operation id included), an
+ * operation id is accepted only where the protocol allows one, and every
  * decoded name is valid and NUL-terminated within its buffer.
  */
 
@@ -75,13 +78,14 @@ static int reencode(const ProtoRequest *req, uint8_t *out, size_t size) {
         return -1;
 }
 
-static void fuzz_request(const uint8_t *data, size_t size) {
+/* Decode as a connection of @version would; a request that decodes must encode to the same bytes. */
+static void fuzz_request(const uint8_t *data, size_t size, uint16_t version) {
         static uint8_t out[SHMB_MSG_MAX];
         const char *why = NULL;
         ProtoRequest req;
         int s, n;
 
-        s = proto_decode_request(data, size, &req, &why);
+        s = proto_decode_request_version(data, size, version, &req, &why);
         if (s != 0) {
                 check(s > 0 && s < _SHMB_STATUS_MAX, "decoder returned a status out of range");
                 check(why && *why, "refusal without a reason");
@@ -105,8 +109,20 @@ static void fuzz_request(const uint8_t *data, size_t size) {
                 check_name(req.resize.name, sizeof(req.resize.name));
                 break;
         }
+        check(req.op_id == 0 || (version >= SHMB_PROTO_VERSION_OP_ID && proto_type_takes_op_id(req.hdr.type)),
+              "operation id accepted where none belongs");
         n = reencode(&req, out, sizeof(out));
         check(n >= 0, "a decoded request does not encode");
+        if (req.hdr.type != SHMB_MSG_HELLO) {
+                if (req.op_id) {
+                        ProtoBuf b = { .data = out, .size = sizeof(out), .len = (size_t)n };
+
+                        n = proto_add_op_id(&b, req.op_id);
+                } else {
+                        n = proto_frame_request(out, (size_t)n, version);
+                }
+                check(n >= 0, "a decoded request does not take its version or operation id again");
+        }
         /* HELLO carries max_version in the header's version field; the encoder writes exactly that. */
         if (req.hdr.type == SHMB_MSG_HELLO && req.hdr.version != req.hello.max_version)
                 return;
@@ -152,10 +168,30 @@ static void fuzz_replies(const uint8_t *data, size_t size) {
         }
 }
 
+/* Fitting a request to a connection's version never grows it, and leaves a request. */
+static void fuzz_frame(const uint8_t *data, size_t size) {
+        static uint8_t copy[SHMB_MSG_MAX];
+        ProtoHeader h;
+
+        for (uint16_t version = SHMB_PROTO_VERSION_MIN; version <= SHMB_PROTO_VERSION_MAX; version++) {
+                int n;
+
+                memcpy(copy, data, size);
+                n = proto_frame_request(copy, size, version);
+                if (n < 0)
+                        continue;
+                check((size_t)n <= size, "framing grew the request");
+                check(proto_decode_header(copy, (size_t)n, &h) == 0 && h.version == version,
+                      "framing left a bad header");
+        }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (size > SHMB_MSG_MAX)
                 return 0;
-        fuzz_request(data, size);
+        fuzz_request(data, size, SHMB_PROTO_VERSION);
+        fuzz_request(data, size, SHMB_PROTO_VERSION_OP_ID);
+        fuzz_frame(data, size);
         fuzz_replies(data, size);
         return 0;
 }

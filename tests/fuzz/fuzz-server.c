@@ -10,7 +10,8 @@
  *                 a socketpair() made under that effective uid (root only);
  *                 bit 3 = the daemon's end of each connection has the
  *                 smallest send buffer (replies queue in the daemon at once);
- *                 bit 4 = peers have supplementary groups 4321, 1000, 65534
+ *                 bit 4 = peers have supplementary groups 4321, 1000, 65534;
+ *                 bit 5 = that HELLO offers versions 1-2 (operation ids)
  *   then records  u16 length (little-endian), u8 control, length bytes
  *                 (cut short at the end of the input; length 0xffff sends
  *                 a datagram of SHMB_MSG_MAX + 1 bytes, zero-padded)
@@ -25,8 +26,9 @@
  *                 a slot opens on first use by anything but "close"
  *
  * Oracles besides the sanitizers: every reply decodes, answers a request
- * type and carries an fd only where the protocol says (a read-only reply's
- * fd is O_RDONLY); once every client has closed, the daemon frees all its
+ * type, carries the version its connection had negotiated when it was sent
+ * (1 before HELLO) and an fd only where the protocol says (a read-only
+ * reply's fd is O_RDONLY); once every client has closed, the daemon frees all its
  * connections but those a passed socket keeps open, which must be on their
  * way out (stall timer running); after manager_free() the process has exactly the fds it had
  * before, no System V segment made by this process exists, and no POSIX
@@ -68,10 +70,12 @@
 #define SETUP_HELLO 0x01
 #define SETUP_SMALL_BUFFERS 0x08
 #define SETUP_GROUPS 0x10
+#define SETUP_VERSION_2 0x20
 
 typedef struct Slot {
         int fd;                 /* client end, or -1 */
         bool deaf;              /* replies are left unread */
+        uint16_t version;       /* negotiated, as the replies read so far say */
 } Slot;
 
 typedef struct Run {
@@ -293,13 +297,14 @@ static void slot_open(Run *run, int slot) {
         }
         r = manager_add_client_fd(run->m, sv[1]);
         check(r == 0, "manager_add_client_fd failed");
-        run->slots[slot] = (Slot){ .fd = sv[0] };
+        run->slots[slot] = (Slot){ .fd = sv[0], .version = SHMB_PROTO_VERSION };
         if (run->setup & SETUP_HELLO) {
                 ProtoBuf b;
                 int n;
 
                 proto_buf_init(&b, sendbuf, sizeof(sendbuf));
-                n = proto_encode_hello(&b, 0, SHMB_PROTO_VERSION, SHMB_PROTO_VERSION);
+                n = proto_encode_hello(&b, 0, SHMB_PROTO_VERSION,
+                                       run->setup & SETUP_VERSION_2 ? SHMB_PROTO_VERSION_MAX : SHMB_PROTO_VERSION);
                 check(send(sv[0], sendbuf, (size_t)n, MSG_NOSIGNAL) == n, "HELLO send failed");
         }
 }
@@ -309,7 +314,7 @@ static void slot_close(Run *run, int slot) {
 }
 
 /* One reply: it must decode, and carry an fd only where the protocol puts one. */
-static void check_reply(const uint8_t *buf, size_t len, int fd) {
+static void check_reply(Slot *slot, const uint8_t *buf, size_t len, int fd) {
         uint16_t type;
         ProtoHeader h;
         ProtoSegInfo si;
@@ -320,7 +325,14 @@ static void check_reply(const uint8_t *buf, size_t len, int fd) {
         size_t off;
 
         check(proto_decode_header(buf, len, &h) == 0, "reply header does not decode");
-        check(h.version == SHMB_PROTO_VERSION && h.flags == 0, "reply header version or flags wrong");
+        /* An accepted HELLO's reply carries the version it chose, and everything after it too. */
+        if (h.type == (SHMB_MSG_HELLO | SHMB_MSG_REPLY) && h.status == SHMB_STATUS_OK &&
+            proto_decode_hello_reply(buf, len, &hr) == 0) {
+                check(hr.version >= SHMB_PROTO_VERSION_MIN && hr.version <= SHMB_PROTO_VERSION_MAX,
+                      "HELLO chose a version the daemon does not speak");
+                slot->version = hr.version;
+        }
+        check(h.version == slot->version && h.flags == 0, "reply header version or flags wrong");
         if (h.type == SHMB_MSG_EVENT) {
                 ProtoEvent ev;
 
@@ -417,7 +429,7 @@ static void slot_drain(Run *run, int slot) {
                 }
                 check(!(msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)), "reply truncated");
                 check(n_fds <= 1, "reply carries more than one fd");
-                check_reply(recvbuf, (size_t)n, fd);
+                check_reply(&run->slots[slot], recvbuf, (size_t)n, fd);
                 safe_close(fd);
         }
 }

@@ -81,6 +81,37 @@ static int enc_name(uint16_t type, const char *name) {
         return proto_encode_name_request(&b, type, ++req_id, name);
 }
 
+/* The request just encoded in msg (@len bytes), ended with operation id @op_id (version 2). */
+static int with_op(int len, uint64_t op_id) {
+        ProtoBuf b = { .data = msg, .size = sizeof(msg), .len = len < 0 ? 0 : (size_t)len };
+
+        return len < 0 ? len : proto_add_op_id(&b, op_id);
+}
+
+static int enc_hello_v2(void) {
+        ProtoBuf b;
+
+        proto_buf_init(&b, msg, sizeof(msg));
+        return proto_encode_hello(&b, ++req_id, SHMB_PROTO_VERSION_MIN, SHMB_PROTO_VERSION_MAX);
+}
+
+static int enc_resize(const char *name, uint64_t size) {
+        ProtoBuf b;
+
+        proto_buf_init(&b, msg, sizeof(msg));
+        return proto_encode_resize(&b, ++req_id, name, size);
+}
+
+static int enc_create_max(const char *name, uint64_t size, uint64_t max_size) {
+        ProtoBuf b;
+
+        proto_buf_init(&b, msg, sizeof(msg));
+        return proto_encode_create_full(&b, ++req_id,
+                                        &(ProtoCreate){ .name = name, .size = size, .mode = 0644,
+                                                        .lifetime = PROTO_LIFETIME_PERSISTENT,
+                                                        .backend = PROTO_BACKEND_MEMFD, .max_size = max_size });
+}
+
 static int enc_list(uint64_t after, uint32_t max) {
         ProtoBuf b;
 
@@ -123,6 +154,12 @@ static void gen_proto(void) {
         proto_seed("req-stat", enc_name(SHMB_MSG_STAT, "seg-a"));
         proto_seed("req-sync", enc_name(SHMB_MSG_SYNC, "seg-a"));
         proto_seed("req-list", enc_list(0, 10));
+        proto_seed("req-hello-v2", enc_hello_v2());
+        proto_seed("req-create-opid", with_op(enc_create("seg-a", 4096, 0600, PROTO_LIFETIME_PERSISTENT,
+                                                         PROTO_BACKEND_MEMFD, PROTO_CREATE_EXCL), 0x5eed));
+        proto_seed("req-unlink-opid", with_op(enc_name(SHMB_MSG_UNLINK, "seg-a"), 0x5eee));
+        proto_seed("req-resize-opid", with_op(enc_resize("seg-a", 8192), UINT64_MAX));
+        proto_seed("req-publish-opid", with_op(enc_name(SHMB_MSG_PUBLISH, "seg-a"), 1));
 
         /* Malformed: a header alone, and a length field that lies. */
         len = enc_list(0, 0);
@@ -132,6 +169,11 @@ static void gen_proto(void) {
 
         proto_buf_init(&b, msg, sizeof(msg));
         proto_seed("rep-hello", proto_encode_hello_reply(&b, 1, &hr));
+        hr.version = SHMB_PROTO_VERSION_MAX;
+        proto_buf_init(&b, msg, sizeof(msg));
+        len = proto_encode_hello_reply(&b, 1, &hr);
+        msg[0] = SHMB_PROTO_VERSION_MAX; /* the reply's header carries the version chosen */
+        proto_seed("rep-hello-v2", len);
         proto_buf_init(&b, msg, sizeof(msg));
         proto_seed("rep-error", proto_encode_error(&b, SHMB_MSG_OPEN, SHMB_STATUS_DENIED, 3, "permission denied"));
         seginfo(&si, 5, "seg-a", PROTO_BACKEND_MEMFD, PROTO_SEG_CREATED);
@@ -166,6 +208,7 @@ static void gen_proto(void) {
 #define SETUP_UID(n) ((uint8_t)((n) << 1))     /* root, nobody, 1000, per slot */
 #define SETUP_SMALL_BUFFERS 0x08
 #define SETUP_GROUPS 0x10
+#define SETUP_VERSION_2 0x20
 
 static void seed_init(Seed *s, uint8_t setup) {
         s->data[0] = setup;
@@ -333,6 +376,33 @@ static void gen_server(void) {
         for (int i = 0; i < 60; i++)
                 req(&s, SLOT(2), enc_open("q0", 0));
         server_seed("quotas", &s);
+
+        /* Version 2: requests with operation ids, sent again, by another slot (the same process),
+         * reused for another name; and the same bytes on version-1 connections. */
+        for (int v2 = 0; v2 < 2; v2++) {
+                seed_init(&s, SETUP_HELLO | (v2 ? SETUP_VERSION_2 : 0));
+                for (int again = 0; again < 2; again++) {
+                        req(&s, SLOT(0), with_op(enc_create_max("op", 4096, 65536), 1));
+                        req(&s, SLOT(0), with_op(enc_resize("op", 8192), 2));
+                        req(&s, SLOT(0), with_op(enc_name(SHMB_MSG_PUBLISH, "op"), 3));
+                        req(&s, SLOT(0), with_op(enc_name(SHMB_MSG_UNLINK, "op"), 4));
+                }
+                req(&s, SLOT(1), with_op(enc_create_max("op", 4096, 0), 1));
+                act(&s, SLOT(1), 0);
+                req(&s, SLOT(2), with_op(enc_create_max("op", 4096, 0), 1));
+                req(&s, SLOT(2), with_op(enc_create_max("op2", 4096, 0), 1));
+                /* An operation id on a request that takes none, set by hand. */
+                len = enc_name(SHMB_MSG_STAT, "op2");
+                msg[0] = 2;
+                msg[4] = SHMB_HDR_OP_ID;
+                memset(msg + len, 0x42, SHMB_OP_ID_SIZE);
+                len += SHMB_OP_ID_SIZE;
+                msg[8] = (uint8_t)len;
+                req(&s, SLOT(2), len);
+                len = enc_list(0, 0);
+                req(&s, SLOT(3), v2 ? proto_frame_request(msg, (size_t)len, SHMB_PROTO_VERSION_MAX) : len);
+                server_seed(v2 ? "opids" : "opids-on-version-1", &s);
+        }
 
         /* Sizes: short, header-only, oversized (length 0xffff), and a lying length field. */
         seed_init(&s, SETUP_HELLO);
