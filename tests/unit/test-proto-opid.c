@@ -1,7 +1,7 @@
 /*
  * Unit tests for protocol version 2 in the codec: the exact bytes of the
- * requests with an operation id that PROTOCOL.md shows (sections 11.18 and
- * 11.19), the round trip, every refusal of the decoder on version-1 and
+ * HELLO and of the requests with an operation id that PROTOCOL.md shows
+ * (section 11.18), the round trip, every refusal of the decoder on version-1 and
  * version-2 connections, and proto_frame_request() for a request sent
  * again on a connection of another version.
  */
@@ -81,7 +81,7 @@ START_TEST(test_create_layout) {
 END_TEST
 
 START_TEST(test_unlink_layout) {
-        /* PROTOCOL.md 11.19: UNLINK "frames", op id 0x5eed000000000002. */
+        /* PROTOCOL.md 11.18: UNLINK "frames", op id 0x5eed000000000002. */
         static const uint8_t expected[32] = {
                 0x02, 0x00, 0x05, 0x00, 0x01, 0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00,
                 0x06, 0x00, 0x66, 0x72, 0x61, 0x6d, 0x65, 0x73, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0xed, 0x5e,
