@@ -457,8 +457,9 @@ _public_ struct shmb_client *shmb_client_free(struct shmb_client *c) {
  *
  * When a call finds the connection broken (the daemon was restarted, or
  * crashed), it reconnects with exponential back-off (10 ms doubling up to
- * 1 s), reclaims the holds of every live segment handle, and carries on; if
- * the daemon cannot be reached within @usec, it fails with -ETIMEDOUT.
+ * 1 s), reclaims the holds of every live segment handle, renews every
+ * subscription, and carries on; if the daemon cannot be reached within
+ * @usec, it fails with -ETIMEDOUT.
  * The default is 30 seconds.
  *
  * Return: 0 or -EINVAL.

@@ -202,8 +202,14 @@ static int read_pending(struct shmb_client *c) {
  * @fn:         called once per event, in order
  * @userdata:   passed to @fn
  *
+ * A connection found broken is made again first, as by every call (up to
+ * the client's timeout; this is the one case that blocks): the events of
+ * the old connection come first, then one DROPPED with
+ * SHMB_EVENT_RECONNECTED, then those of the renewed subscriptions.
+ *
  * Return: the number of events handed out, or negative errno (the
- * connection is broken then; kept events were still handed out).
+ * connection is broken then and could not be made again; kept events were
+ * still handed out).
  */
 _public_ int shmb_client_dispatch(struct shmb_client *c, shmb_event_fn fn, void *userdata) {
         int n = 0, r;

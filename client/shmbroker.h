@@ -133,12 +133,17 @@ int shmb_client_get_fd(const struct shmb_client *c);
 
 /*
  * Daemon restarts. Segments never depend on the daemon: fds and mappings
- * stay valid while it restarts. When a call finds the connection broken,
- * it reconnects with back-off (10 ms doubling to 1 s), reclaims the hold of
- * every live segment handle, and carries on; if the daemon cannot be
- * reached within the timeout (default 30 s; 0: never reconnect), the call
- * fails with -ETIMEDOUT and shmb_client_last_error() says for how long it
- * tried. shmb_client_get_fd() changes with a reconnect.
+ * stay valid while it restarts. When a call (shmb_client_dispatch()
+ * included) finds the connection broken, it reconnects with back-off (10 ms
+ * doubling to 1 s), reclaims the hold of every live segment handle, renews
+ * every subscription under the id the application has, queues one
+ * SHMB_EVENT_DROPPED with SHMB_EVENT_RECONNECTED for the events lost
+ * meanwhile, and sends its request again: a create, unlink, resize or
+ * publish carries an operation id, so the daemon answers it as it did the
+ * first time if it had carried it out (the segment the create made, not
+ * -EEXIST; the unlink done, not -ENOENT). If the daemon cannot be reached
+ * within the timeout (default 30 s; 0: never reconnect), the call fails
+ * with -ETIMEDOUT and shmb_client_last_error() says for how long it tried. shmb_client_get_fd() changes with a reconnect.
  * shmb_client_reconnect() does the same at once when the connection is
  * broken (e.g. after poll() reported POLLHUP on the fd), and nothing
  * otherwise. A hold the daemon no longer has (the segment did not survive,
