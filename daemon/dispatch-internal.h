@@ -22,7 +22,7 @@ int reply_denied(Conn *c, const ProtoHeader *h, const Segment *s, bool write);
 void seginfo_fill(ProtoSegInfo *si, const Segment *s, uint16_t flags);
 int segment_status_from_errno(int r);
 int dispatch_open_existing(Conn *c, const ProtoHeader *h, Segment *s, bool write);
-int dispatch_open_flags(Conn *c, const ProtoHeader *h, Segment *s, bool write, uint16_t flags);
+int dispatch_open_created(Conn *c, const ProtoHeader *h, Segment *s);
 bool dispatch_may_read(const Conn *c, const Segment *s);
 
 int dispatch_resize(Conn *c, const ProtoRequest *req);

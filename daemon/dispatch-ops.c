@@ -32,6 +32,8 @@ bool dispatch_op_lookup(Conn *c, const ProtoRequest *req, const char *name, Segm
         const OpRecord *rec;
 
         *ret_segment = NULL;
+        if (req->op_id == 0)
+                return false;
         rec = oplog_find(&m->oplog, &c->holds.who, req->op_id, req->hdr.type, oplog_name_hash(name));
         if (!rec)
                 return false;
@@ -75,7 +77,8 @@ void dispatch_op_record(Conn *c, const ProtoRequest *req, const char *name, cons
  * @s:          the segment the first CREATE made
  *
  * As the first reply did: a read-write hold (read-only if the segment was
- * published since) and a descriptor, with SEG_CREATED. The process's
+ * published since) and a descriptor, with SEG_CREATED, whatever the mode
+ * says (it is the creator's process). The process's
  * connection becomes the creator again of a restored segment of lifetime
  * "creator". The first CREATE's hold, if a restart kept it, waits for a
  * RECLAIM like any other and ends with the grace period.
@@ -84,5 +87,5 @@ void dispatch_op_record(Conn *c, const ProtoRequest *req, const char *name, cons
  */
 int dispatch_create_again(Conn *c, const ProtoHeader *h, Segment *s) {
         registry_resume_creator(c->manager->registry, s, &c->holds);
-        return dispatch_open_flags(c, h, s, true, PROTO_SEG_CREATED);
+        return dispatch_open_created(c, h, s);
 }

@@ -160,19 +160,14 @@ int reply_denied(Conn *c, const ProtoHeader *h, const Segment *s, bool write) {
                            s->name, access_word(write), (unsigned)s->uid, (unsigned)s->gid, s->mode);
 }
 
-/* Open an existing segment for @c; a published segment is opened read-only whatever was asked. */
-int dispatch_open_existing(Conn *c, const ProtoHeader *h, Segment *s, bool write) {
-        return dispatch_open_flags(c, h, s, write, 0);
-}
-
-/* The same, with @flags (PROTO_SEG_CREATED) added to the reply's. */
-int dispatch_open_flags(Conn *c, const ProtoHeader *h, Segment *s, bool write, uint16_t flags) {
+/* Open @s for @c, with @flags added to the reply's; @check: the mode must allow it. */
+static int open_segment(Conn *c, const ProtoHeader *h, Segment *s, bool write, uint16_t flags, bool check) {
         const BackendOps *ops = backend_get(s->backend);
         int fd = -1, r;
 
         if (s->flags & PROTO_SEG_PUBLISHED)
                 write = false;
-        if (!policy_may_access(&c->creds, s->uid, s->gid, s->mode, write))
+        if (check && !policy_may_access(&c->creds, s->uid, s->gid, s->mode, write))
                 return reply_denied(c, h, s, write);
         r = ops ? ops->get_fd(s, write, &fd) : -ENOSYS;
         if (r < 0)
@@ -182,6 +177,20 @@ int dispatch_open_flags(Conn *c, const ProtoHeader *h, Segment *s, bool write, u
         if (r != 0)
                 return reply_registry_error(c, h, r, s->name);
         return reply_seginfo(c, h, s, (uint16_t)(flags | (write ? 0 : PROTO_SEG_READONLY)), fd);
+}
+
+/* Open an existing segment for @c; a published segment is opened read-only whatever was asked. */
+int dispatch_open_existing(Conn *c, const ProtoHeader *h, Segment *s, bool write) {
+        return open_segment(c, h, s, write, 0, true);
+}
+
+/*
+ * A CREATE sent again: its process gets what it made as the first reply gave it, SEG_CREATED
+ * included, whatever the mode says (a creator gets its segment even with a mode that keeps the
+ * owner out); read-only if it was published since.
+ */
+int dispatch_open_created(Conn *c, const ProtoHeader *h, Segment *s) {
+        return open_segment(c, h, s, true, PROTO_SEG_CREATED, false);
 }
 
 static int handle_create(Conn *c, const ProtoRequest *req) {

@@ -10,6 +10,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,14 +95,15 @@ static int connect_v2(const char *path) {
         return fd;
 }
 
-/* CREATE of a persistent memfd segment, with @op_id (0: none) and @flags; returns the status. */
-static int create(int fd, uint16_t version, const char *name, uint16_t flags, uint64_t op_id, Reply *rep) {
+/* CREATE of a persistent memfd segment of mode @mode, with @op_id (0: none) and @flags; returns the status. */
+static int create_mode(int fd, uint16_t version, const char *name, uint32_t mode, uint16_t flags, uint64_t op_id,
+                       Reply *rep) {
         uint8_t msg[SHMB_MSG_MAX];
         ProtoBuf b;
         int n;
 
         proto_buf_init(&b, msg, sizeof(msg));
-        n = proto_encode_create(&b, 7, name, 4096, 0644, PROTO_LIFETIME_PERSISTENT, PROTO_BACKEND_MEMFD, flags);
+        n = proto_encode_create(&b, 7, name, 4096, mode, PROTO_LIFETIME_PERSISTENT, PROTO_BACKEND_MEMFD, flags);
         if (op_id)
                 n = proto_add_op_id(&b, op_id);
         ck_assert_int_gt(n, 0);
@@ -110,6 +112,10 @@ static int create(int fd, uint16_t version, const char *name, uint16_t flags, ui
         ck_assert_uint_eq(rep->h.version, version);
         ck_assert_uint_eq(rep->h.req_id, 7);
         return rep->h.status;
+}
+
+static int create(int fd, uint16_t version, const char *name, uint16_t flags, uint64_t op_id, Reply *rep) {
+        return create_mode(fd, version, name, 0644, flags, op_id, rep);
 }
 
 START_TEST(test_version_1_unchanged) {
@@ -277,6 +283,50 @@ START_TEST(test_op_id_of_another_process) {
 }
 END_TEST
 
+/* As uid 65534 (root may open anything): create a mode-0 segment, then send the CREATE again. */
+static int mode_0_as_nobody(const char *socket) {
+        Reply rep;
+        uint64_t id;
+        int fd;
+
+        if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+                return 10;
+        /* Mode 0: nobody may open it, not even its owner; its creator got it all the same. */
+        fd = connect_v2(socket);
+        if (create_mode(fd, 2, "locked", 0, PROTO_CREATE_EXCL, 42, &rep) != 0)
+                return 11;
+        id = rep.si.id;
+        close(fd);
+        /* Sent again, the CREATE gets what the first one got, not DENIED. */
+        fd = connect_v2(socket);
+        if (create_mode(fd, 2, "locked", 0, PROTO_CREATE_EXCL, 42, &rep) != 0)
+                return 12;
+        if (rep.si.id != id || (rep.si.flags & (PROTO_SEG_CREATED | PROTO_SEG_READONLY)) != PROTO_SEG_CREATED)
+                return 13;
+        /* A new CREATE of the name is refused as ever. */
+        if (create_mode(fd, 2, "locked", 0, 0, 43, &rep) != SHMB_STATUS_DENIED)
+                return 14;
+        close(fd);
+        return 0;
+}
+
+START_TEST(test_create_again_mode_0) {
+        TestService t;
+        int status;
+        pid_t pid;
+
+        test_service_init(&t);
+        test_service_start(&t, store_args, NULL);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0)
+                _exit(mode_0_as_nobody(t.socket));
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed: 0x%x", status);
+        test_service_cleanup(&t);
+}
+END_TEST
+
 static Suite *opid_suite(void) {
         Suite *s = suite_create("opid");
         TCase *tc = tcase_create("wire");
@@ -284,6 +334,7 @@ static Suite *opid_suite(void) {
         tcase_add_test(tc, test_version_1_unchanged);
         tcase_add_test(tc, test_negotiation);
         tcase_add_test(tc, test_op_id_of_another_process);
+        tcase_add_test(tc, test_create_again_mode_0);
         suite_add_tcase(s, tc);
         return s;
 }
