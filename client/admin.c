@@ -41,6 +41,7 @@ _public_ int shmb_admin_new(struct shmb_admin **ret, const char *socket_path) {
                 return -ENOMEM;
         a->c.fd = -1;
         a->c.next_req_id = 1;
+        a->c.version = SHMB_PROTO_VERSION; /* the admin socket speaks version 1 only */
         memcpy(a->path, socket_path, strlen(socket_path));
         *ret = a;
         return 0;

@@ -500,9 +500,10 @@ START_TEST(test_hello_no_common_version) {
         fixture_start(&f);
         fd = test_raw_connect(&f.d);
         proto_buf_init(&b, buf, sizeof(buf));
-        len = proto_encode_hello(&b, 81, 2, 9);
+        /* The daemon speaks 1 and 2. */
+        len = proto_encode_hello(&b, 81, 3, 9);
         test_raw_send(fd, buf, (size_t)len, -1);
-        expect_reply(fd, SHMB_MSG_HELLO, SHMB_STATUS_VERSION, 81, "HELLO min_version 2 max_version 9");
+        expect_reply(fd, SHMB_MSG_HELLO, SHMB_STATUS_VERSION, 81, "HELLO min_version 3 max_version 9");
         /* Refused, so still not past HELLO. */
         proto_buf_init(&b, buf, sizeof(buf));
         len = proto_encode_name_request(&b, SHMB_MSG_STAT, 82, HEALTHY_NAME);
