@@ -30,7 +30,6 @@ typedef struct OutMsg {
         size_t len;
         int fd;
         bool event;                     /* an EVENT notice: bounded apart from replies */
-        uint16_t version;               /* the connection's version when it was queued */
         uint8_t data[];
 } OutMsg;
 
@@ -89,18 +88,13 @@ void conn_update_events(Conn *c) {
         ev_io_start(c->manager->loop, &c->io);
 }
 
-/* Send one datagram whose header says @version, whatever its encoder wrote there. */
-static int send_one(int fd, const void *buf, size_t len, int pass_fd, uint16_t version) {
-        uint8_t head[2] = { (uint8_t)version, (uint8_t)(version >> 8) };
-        struct iovec iov[2] = {
-                { .iov_base = head, .iov_len = sizeof(head) },
-                { .iov_base = (uint8_t *)buf + sizeof(head), .iov_len = len - sizeof(head) },
-        };
+static int send_one(int fd, const void *buf, size_t len, int pass_fd) {
+        struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
         union {
                 struct cmsghdr h;
                 uint8_t buf[CMSG_SPACE(sizeof(int))];
         } control;
-        struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
         if (pass_fd >= 0) {
                 struct cmsghdr *cmsg;
@@ -131,7 +125,7 @@ static int conn_flush(Conn *c) {
 
         list_for_each_safe(l, &c->outq) {
                 OutMsg *o = list_entry(l, OutMsg, link);
-                int r = send_one(c->fd, o->data, o->len, o->fd, o->version);
+                int r = send_one(c->fd, o->data, o->len, o->fd);
 
                 if (r == -EAGAIN)
                         break;
@@ -153,12 +147,16 @@ static int conn_flush(Conn *c) {
         return 0;
 }
 
-static int conn_queue(Conn *c, const void *buf, size_t len, int fd, bool event) {
+static int conn_queue(Conn *c, uint8_t *buf, size_t len, int fd, bool event) {
         OutMsg *o;
         int r;
 
+        /* The header says the connection's version, whatever its encoder wrote (a datagram queued
+         * before a HELLO keeps the version it had then). */
+        buf[0] = (uint8_t)c->version;
+        buf[1] = (uint8_t)(c->version >> 8);
         if (c->n_out == 0) {
-                r = send_one(c->fd, buf, len, fd, c->version);
+                r = send_one(c->fd, buf, len, fd);
                 if (r != -EAGAIN)
                         return r;
         }
@@ -177,7 +175,6 @@ static int conn_queue(Conn *c, const void *buf, size_t len, int fd, bool event) 
         memcpy(o->data, buf, len);
         o->len = len;
         o->event = event;
-        o->version = c->version;
         list_append(&c->outq, &o->link);
         c->n_out++;
         if (event)
@@ -191,14 +188,14 @@ static int conn_queue(Conn *c, const void *buf, size_t len, int fd, bool event) 
 /**
  * conn_send() - send a reply, or queue it if the client's socket is full
  * @c:          connection
- * @buf:        datagram
- * @len:        its size
+ * @buf:        datagram; its header's version is set to the connection's
+ * @len:        its size (at least the header)
  * @fd:         fd to pass with it (borrowed; duplicated if queued), or -1
  *
  * Return: 0, or negative errno if the connection is broken (the caller
  * drops it).
  */
-int conn_send(Conn *c, const void *buf, size_t len, int fd) {
+int conn_send(Conn *c, void *buf, size_t len, int fd) {
         stats_count_reply(&c->manager->stats, buf, len);
         return conn_queue(c, buf, len, fd, false);
 }
@@ -206,15 +203,15 @@ int conn_send(Conn *c, const void *buf, size_t len, int fd) {
 /**
  * conn_send_event() - send an EVENT notice, or queue it (events.c bounds how many)
  * @c:          connection
- * @buf:        datagram
- * @len:        its size
+ * @buf:        datagram; its header's version is set to the connection's
+ * @len:        its size (at least the header)
  *
  * Queued events do not hold back reading the client's requests, and are
  * not counted as replies in the statistics.
  *
  * Return: 0, or negative errno if the connection is broken.
  */
-int conn_send_event(Conn *c, const void *buf, size_t len) {
+int conn_send_event(Conn *c, void *buf, size_t len) {
         return conn_queue(c, buf, len, -1, true);
 }
 
@@ -377,7 +374,7 @@ static void conn_refuse(int fd, int status, const char *why) {
         proto_buf_init(&b, buf, sizeof(buf));
         n = proto_encode_error(&b, SHMB_MSG_HELLO, (uint16_t)status, 0, why);
         if (n > 0)
-                (void)send_one(fd, buf, (size_t)n, -1, SHMB_PROTO_VERSION);
+                (void)send_one(fd, buf, (size_t)n, -1);
 }
 
 /**

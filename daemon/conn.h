@@ -59,6 +59,6 @@ typedef struct Conn {
 int conn_new(Manager *m, int fd, Conn **ret);
 Conn *conn_free(Conn *c);
 void conn_dismiss(Conn *c, const char *why);
-int conn_send(Conn *c, const void *buf, size_t len, int fd);
-int conn_send_event(Conn *c, const void *buf, size_t len);
+int conn_send(Conn *c, void *buf, size_t len, int fd);
+int conn_send_event(Conn *c, void *buf, size_t len);
 void conn_update_events(Conn *c);
