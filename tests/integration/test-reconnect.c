@@ -198,6 +198,34 @@ START_TEST(test_create_lost_with_connection) {
 }
 END_TEST
 
+static void version_1_from_now(Setup *s) {
+        test_proxy_hello_max(s->proxy, 1);
+}
+
+START_TEST(test_create_lost_then_version_1_daemon) {
+        struct shmb_create_options o = SHMB_CREATE_OPTIONS_INIT;
+        uint8_t lost[SHMB_MSG_MAX];
+        struct shmb_segment *seg;
+        Setup s;
+        Call call = { .kind = CALL_CREATE, .name = "made", .size = 4096 };
+
+        setup_start(&s);
+        call.c = relayed_client(&s);
+        /* The client comes back to a daemon that speaks version 1 only: it sends the CREATE again
+         * as version 1, without the id (which that daemon would refuse), and gets version 1's
+         * answer. */
+        lose_reply(&s, &call, false, version_1_from_now, lost, sizeof(lost));
+        ck_assert_msg(call.r == -EEXIST, "CREATE sent again to a version-1 daemon: %d (%s)", call.r,
+                      shmb_client_last_error(call.c));
+        o.flags = SHMB_CREATE_EXCL;
+        ck_assert_int_eq(shmb_create(call.c, "other", 4096, &o, &seg), 0);
+        ck_assert_int_eq(shmb_unlink(call.c, "other"), 0);
+        ck_assert_int_eq(shmb_segment_release(seg), 0);
+        shmb_client_free(call.c);
+        setup_end(&s);
+}
+END_TEST
+
 START_TEST(test_unlink_lost_in_restart) {
         uint8_t lost[SHMB_MSG_MAX];
         struct shmb_stat st;
@@ -433,6 +461,7 @@ static Suite *reconnect_suite(void) {
         tc = tcase_create("lost-replies");
         tcase_add_test(tc, test_create_lost_in_restart);
         tcase_add_test(tc, test_create_lost_with_connection);
+        tcase_add_test(tc, test_create_lost_then_version_1_daemon);
         tcase_add_test(tc, test_unlink_lost_in_restart);
         tcase_add_test(tc, test_unlink_lost_name_reused);
         tcase_add_test(tc, test_resize_lost_then_grown);

@@ -39,6 +39,7 @@ struct TestProxy {
         Pair pairs[PAIRS_MAX];
         int cmd;                        /* under lock; the thread clears it when done */
         uint16_t lose_type;             /* under lock; 0: lose nothing */
+        uint16_t hello_max;             /* under lock; 0: HELLO passes as it is */
         size_t lost_len;                /* under lock */
         uint8_t lost[SHMB_MSG_MAX];
         uint8_t buf[SHMB_MSG_MAX];
@@ -119,6 +120,22 @@ static bool take_lost(TestProxy *p, size_t len) {
         return lose;
 }
 
+/* A HELLO from the client offers at most p->hello_max. */
+static void cap_hello(TestProxy *p, size_t len) {
+        ProtoHeader h;
+        uint16_t max;
+
+        pthread_mutex_lock(&p->lock);
+        max = p->hello_max;
+        pthread_mutex_unlock(&p->lock);
+        if (max == 0 || proto_decode_header(p->buf, len, &h) != 0 || h.type != SHMB_MSG_HELLO || len < 20)
+                return;
+        if ((uint16_t)(p->buf[18] | p->buf[19] << 8) > max) {
+                p->buf[0] = p->buf[18] = (uint8_t)max;
+                p->buf[1] = p->buf[19] = (uint8_t)(max >> 8);
+        }
+}
+
 /* Pass one datagram from end @from of @pair to the other; false when the pair is over. */
 static bool relay(TestProxy *p, Pair *pair, int from) {
         union {
@@ -143,6 +160,8 @@ static bool relay(TestProxy *p, Pair *pair, int from) {
                                 memcpy(&fds[n_fds++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
         if (n <= 0)
                 return false;
+        if (from == 0)
+                cap_hello(p, (size_t)n);
         if (from == 1 && take_lost(p, (size_t)n)) {
                 pair->hung = true;
         } else {
@@ -290,6 +309,12 @@ size_t test_proxy_wait_lost(TestProxy *p, void *buf, size_t size, int timeout_ms
         memcpy(buf, p->lost, len);
         pthread_mutex_unlock(&p->lock);
         return len;
+}
+
+void test_proxy_hello_max(TestProxy *p, uint16_t max) {
+        pthread_mutex_lock(&p->lock);
+        p->hello_max = max;
+        pthread_mutex_unlock(&p->lock);
 }
 
 void test_proxy_cut(TestProxy *p) {

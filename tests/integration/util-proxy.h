@@ -27,5 +27,8 @@ size_t test_proxy_wait_lost(TestProxy *p, void *buf, size_t size, int timeout_ms
 void test_proxy_cut(TestProxy *p);
 /* Listen again. */
 void test_proxy_listen(TestProxy *p);
+/* From now on, HELLO requests reach the daemon offering at most version @max (0: as sent), as if
+ * the daemon spoke no later version. */
+void test_proxy_hello_max(TestProxy *p, uint16_t max);
 /* Stop relaying, close everything, free @p. */
 void test_proxy_stop(TestProxy *p);
