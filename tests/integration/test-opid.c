@@ -327,6 +327,111 @@ START_TEST(test_create_again_mode_0) {
 }
 END_TEST
 
+/* A request of @type for @name with operation id @op_id (CREATE: a 4 KiB memfd with max_size 64 KiB). */
+static int tagged(int fd, uint16_t type, const char *name, uint64_t size, uint64_t op_id, Reply *rep) {
+        uint8_t msg[SHMB_MSG_MAX];
+        ProtoBuf b;
+        int n;
+
+        proto_buf_init(&b, msg, sizeof(msg));
+        if (type == SHMB_MSG_CREATE)
+                n = proto_encode_create_full(&b, 5, &(ProtoCreate){ .name = name, .size = size, .mode = 0644,
+                                                                    .lifetime = PROTO_LIFETIME_PERSISTENT,
+                                                                    .backend = PROTO_BACKEND_MEMFD,
+                                                                    .max_size = 65536 });
+        else if (type == SHMB_MSG_RESIZE)
+                n = proto_encode_resize(&b, 5, name, size);
+        else
+                n = proto_encode_name_request(&b, type, 5, name);
+        if (op_id)
+                n = proto_add_op_id(&b, op_id);
+        else
+                n = proto_frame_request(msg, (size_t)n, 2);
+        ck_assert_int_gt(n, 0);
+        raw_call(fd, msg, (size_t)n, rep);
+        return rep->h.status;
+}
+
+/* The daemon's (internal) name hash of operation records: FNV-1a, 64 bits. */
+static uint64_t name_hash(const char *name) {
+        uint64_t h = UINT64_C(14695981039346656037);
+
+        for (; *name; name++)
+                h = (h ^ (uint8_t)*name) * UINT64_C(1099511628211);
+        return h;
+}
+
+static uint64_t own_start_time(void) {
+        char buf[4096], *p;
+        unsigned long long start = 0;
+        FILE *f = fopen("/proc/self/stat", "re");
+        size_t n;
+
+        ck_assert_ptr_nonnull(f);
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        p = strrchr(buf, ')');
+        ck_assert_ptr_nonnull(p);
+        /* After "(comm)": field 3 on; the start time is field 22. */
+        ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                                &start), 1);
+        return start;
+}
+
+/*
+ * What a kill -9 leaves between an operation record and the change it names,
+ * built in the restart state by hand (the record is written first, so a
+ * crash can cut there): the request sent again finishes an UNLINK and a
+ * RESIZE, and creates anew for a CREATE whose segment was never recorded,
+ * under an id above the one the record named.
+ */
+START_TEST(test_crash_after_the_record) {
+        uint64_t id_u, id_g, start = own_start_time();
+        char path[400];
+        TestService t;
+        Reply rep;
+        FILE *f;
+        int fd;
+
+        test_service_init(&t);
+        test_service_start(&t, store_args, NULL);
+        fd = connect_v2(t.socket);
+        ck_assert_int_eq(tagged(fd, SHMB_MSG_CREATE, "u", 4096, 0, &rep), 0);
+        id_u = rep.si.id;
+        ck_assert_int_eq(tagged(fd, SHMB_MSG_CREATE, "g", 4096, 0, &rep), 0);
+        id_g = rep.si.id;
+        close(fd);
+        test_service_kill(&t, SIGKILL);
+
+        snprintf(path, sizeof(path), "%s/state", t.runtime_dir);
+        f = fopen(path, "ae");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "O %d 0 %llu 101 %u %llu %llu\n", (int)getpid(), (unsigned long long)start, SHMB_MSG_UNLINK,
+                (unsigned long long)name_hash("u"), (unsigned long long)id_u);
+        fprintf(f, "O %d 0 %llu 102 %u %llu %llu\n", (int)getpid(), (unsigned long long)start, SHMB_MSG_RESIZE,
+                (unsigned long long)name_hash("g"), (unsigned long long)id_g);
+        fprintf(f, "O %d 0 %llu 103 %u %llu %llu\n", (int)getpid(), (unsigned long long)start, SHMB_MSG_CREATE,
+                (unsigned long long)name_hash("c"), (unsigned long long)(id_g + 100));
+        fclose(f);
+        test_service_start(&t, store_args, NULL);
+        ck_assert(test_service_log_contains(&t, "Kept 2 operation records of running clients"));
+
+        fd = connect_v2(t.socket);
+        ck_assert_int_eq(tagged(fd, SHMB_MSG_UNLINK, "u", 0, 101, &rep), 0);
+        ck_assert_int_eq(tagged(fd, SHMB_MSG_STAT, "u", 0, 0, &rep), SHMB_STATUS_NOT_FOUND);
+        ck_assert_int_eq(tagged(fd, SHMB_MSG_RESIZE, "g", 8192, 102, &rep), 0);
+        ck_assert_int_eq(tagged(fd, SHMB_MSG_STAT, "g", 0, 0, &rep), 0);
+        ck_assert_int_eq(proto_decode_seginfo_reply(rep.buf, rep.len, &rep.si), 0);
+        ck_assert_uint_eq(rep.si.size, 8192);
+        ck_assert_int_eq(tagged(fd, SHMB_MSG_CREATE, "c", 4096, 103, &rep), 0);
+        ck_assert(rep.si.flags & PROTO_SEG_CREATED);
+        ck_assert_uint_gt(rep.si.id, id_g + 100);
+        close(fd);
+        test_service_cleanup(&t);
+}
+END_TEST
+
 static Suite *opid_suite(void) {
         Suite *s = suite_create("opid");
         TCase *tc = tcase_create("wire");
@@ -335,6 +440,7 @@ static Suite *opid_suite(void) {
         tcase_add_test(tc, test_negotiation);
         tcase_add_test(tc, test_op_id_of_another_process);
         tcase_add_test(tc, test_create_again_mode_0);
+        tcase_add_test(tc, test_crash_after_the_record);
         suite_add_tcase(s, tc);
         return s;
 }
