@@ -75,6 +75,8 @@ static void print_event(struct shmb_client *c, const struct shmb_event *ev, void
                 ctl_json_add_u64(o, "seq", ev->seq);
                 if (ev->kind == SHMB_EVENT_DROPPED) {
                         ctl_json_add_u64(o, "dropped", ev->dropped);
+                        if (ev->flags & SHMB_EVENT_RECONNECTED)
+                                json_object_object_add(o, "reconnected", json_object_new_boolean(1));
                 } else {
                         ctl_json_add_str(o, "name", ev->name);
                         ctl_json_add_u64(o, "id", ev->id);
@@ -83,6 +85,9 @@ static void print_event(struct shmb_client *c, const struct shmb_event *ev, void
                 }
                 printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
                 json_object_put(o);
+        } else if (ev->kind == SHMB_EVENT_DROPPED && (ev->flags & SHMB_EVENT_RECONNECTED)) {
+                printf("%-9s events lost while shmbrokerd was away (it restarted; how many is unknown)\n",
+                       "dropped");
         } else if (ev->kind == SHMB_EVENT_DROPPED) {
                 printf("%-9s %llu events lost (this reader was too slow)\n", "dropped",
                        (unsigned long long)ev->dropped);
@@ -98,7 +103,11 @@ static void print_event(struct shmb_client *c, const struct shmb_event *ev, void
  * @c:          client
  * @args:       the prefix, or NULL for every name
  *
- * Return: exit status (runs until interrupted or the daemon goes away).
+ * A daemon restart is ridden out by the library (reconnect, subscription
+ * renewed, one "dropped" line for the gap).
+ *
+ * Return: exit status (runs until interrupted, or until the daemon stays
+ * away longer than the library's timeout).
  */
 int ctl_watch(struct shmb_client *c, char **args) {
         const char *prefix = args[0] ? args[0] : "";

@@ -436,6 +436,33 @@ START_TEST(test_watch_lines) {
 }
 END_TEST
 
+START_TEST(test_watch_rides_out_restart) {
+        const char *args[] = { "watch", "r.", NULL };
+        char *line;
+        Bg *w;
+        int status;
+
+        w = bg_start(args);
+        watch_sync(w, "r.", false);
+        test_daemon_kill(&daemon_, SIGKILL);
+        test_daemon_restart(&daemon_, NULL);
+        /* It does not exit: it says what it lost, subscribes again and goes on. */
+        line = bg_read_line(w, now_ms() + WAIT_MS);
+        ck_assert_msg(line, "watch printed nothing after the restart (running: %d)", bg_running(w));
+        ck_assert_str_eq(line, "dropped   events lost while shmbrokerd was away (it restarted; how many is unknown)");
+        free(line);
+        watch_sync(w, "r.", false);
+        ck_assert_int_eq(run_ctl(NULL, NULL, NULL, "create", "r.after", "4K", NULL), 0);
+        line = bg_read_line(w, now_ms() + WAIT_MS);
+        ck_assert_msg(line && strncmp(line, "created   r.after id=", 21) == 0, "line after the restart: \"%s\"",
+                      line ? line : "(none)");
+        free(line);
+        ck_assert_msg(bg_running(w), "watch exited on its own");
+        status = bg_finish(w, SIGTERM);
+        ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "watch ended with status 0x%x", status);
+}
+END_TEST
+
 static struct json_object *json_member(struct json_object *o, const char *key) {
         struct json_object *v = NULL;
 
@@ -725,6 +752,7 @@ static Suite *ctl_life_suite(void) {
         tc = tcase("watch");
         tcase_add_test(tc, test_watch_lines);
         tcase_add_test(tc, test_watch_json);
+        tcase_add_test(tc, test_watch_rides_out_restart);
         suite_add_tcase(s, tc);
 
         tc = tcase("run");
