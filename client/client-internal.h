@@ -41,7 +41,7 @@ typedef struct OldMapping {
 } OldMapping;
 
 struct shmb_segment {
-        struct shmb_client *client;
+        struct shmb_client *client;     /* NULL once shmb_client_free() detached the handle */
         List link;                      /* client->segments */
         int fd;
         void *addr;

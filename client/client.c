@@ -431,7 +431,9 @@ _public_ int shmb_client_new(struct shmb_client **ret, const char *socket_path) 
  * shmb_client_free() - close the connection; the daemon releases every hold
  * @c:          client or NULL
  *
- * Segment handles made through @c must be released or freed first.
+ * Segment handles made through @c and not released yet stay valid: they are
+ * detached from @c, keep their fd and mapping, and their
+ * shmb_segment_release() then only unmaps, closes and frees.
  *
  * Return: NULL
  */
@@ -441,9 +443,12 @@ _public_ struct shmb_client *shmb_client_free(struct shmb_client *c) {
         list_for_each_safe(l, &c->events)
                 free(list_entry(l, ClientEvent, link));
         client_watches_free(c);
-        /* Handles the caller did not release no longer point at the client. */
-        list_for_each_safe(l, &c->segments)
+        /* Handles the caller did not release no longer point at the client: the
+         * holds end with the connection, their release is local. */
+        list_for_each_safe(l, &c->segments) {
+                list_entry(l, struct shmb_segment, link)->client = NULL;
                 list_unlink(l);
+        }
         safe_close(c->fd);
         free(c->socket_path);
         free(c);

@@ -75,6 +75,33 @@ static void segment_unmap(struct shmb_segment *s, void *addr, uint64_t size) {
                 (void)munmap(addr, (size_t)size);
 }
 
+/* Each refusal says which option is wrong, as shmbrokerctl does for its own options. */
+static int check_create_options(struct shmb_client *c, uint64_t size, const struct shmb_create_options *o) {
+        const unsigned known = SHMB_CREATE_EXCL | SHMB_CREATE_HUGE | SHMB_CREATE_RESERVE;
+
+        if (o->mode > 0777)
+                return client_error(c, EINVAL, "invalid mode 0%o: permission bits go from 0 to 0777", o->mode);
+        if ((unsigned)o->lifetime > SHMB_LIFETIME_TTL)
+                return client_error(c, EINVAL, "unknown lifetime %u (holders 0, creator 1, persistent 2, ttl 3)",
+                                    (unsigned)o->lifetime);
+        if (o->lifetime == SHMB_LIFETIME_TTL && o->ttl_sec == 0)
+                return client_error(c, EINVAL, "lifetime ttl needs ttl_sec: the seconds without holders "
+                                               "before the segment ends, at least 1");
+        if (o->lifetime != SHMB_LIFETIME_TTL && o->ttl_sec != 0)
+                return client_error(c, EINVAL, "ttl_sec %u is only for lifetime ttl, not %s", o->ttl_sec,
+                                    shmb_lifetime_to_string(o->lifetime));
+        if (o->max_size && o->max_size < size)
+                return client_error(c, EINVAL, "max_size %llu is below the size %llu: it is how far the "
+                                               "segment may grow", (unsigned long long)o->max_size,
+                                    (unsigned long long)size);
+        if ((unsigned)o->backend > SHMB_BACKEND_FILE)
+                return client_error(c, EINVAL, "unknown backend %u (default 0, memfd 1, posix 2, sysv 3, file 4)",
+                                    (unsigned)o->backend);
+        if (o->flags & ~known)
+                return client_error(c, EINVAL, "unknown create flags 0x%x", o->flags & ~known);
+        return 0;
+}
+
 /**
  * shmb_create() - create a segment, or open it if it exists (unless EXCL)
  * @c:          client
@@ -100,12 +127,9 @@ _public_ int shmb_create(struct shmb_client *c, const char *name, uint64_t size,
                 opts = &defaults;
         if (size == 0)
                 return client_error(c, EINVAL, "size must be at least 1 byte");
-        if (opts->mode > 0777 || (unsigned)opts->lifetime > SHMB_LIFETIME_TTL ||
-            ((opts->lifetime == SHMB_LIFETIME_TTL) != (opts->ttl_sec != 0)) ||
-            (opts->max_size && opts->max_size < size) ||
-            (unsigned)opts->backend > SHMB_BACKEND_FILE ||
-            (opts->flags & ~(SHMB_CREATE_EXCL | SHMB_CREATE_HUGE | SHMB_CREATE_RESERVE)))
-                return client_error(c, EINVAL, "invalid create options");
+        r = check_create_options(c, size, opts);
+        if (r < 0)
+                return r;
         proto_buf_init(&b, c->buf, sizeof(c->buf));
         n = proto_encode_create_full(&b, c->next_req_id++,
                                      &(ProtoCreate){
@@ -183,16 +207,16 @@ _public_ int shmb_open_wait(struct shmb_client *c, const char *name, unsigned fl
  * A release never waits for a daemon that went away: a broken connection
  * has let go of the hold already (a restarted daemon drops holds nobody
  * reclaims), so the handle is freed and the error returned. A hold lost in
- * a restart is released locally only.
+ * a restart, or whose client was freed first, is released locally only.
  *
  * Return: 0, or negative errno if the daemon did not confirm (the hold is
  * dropped anyway when the connection closes).
  */
 _public_ int shmb_segment_release(struct shmb_segment *s) {
         struct shmb_client *c;
-        bool lost;
+        bool local;
         ProtoBuf b;
-        int n;
+        int n = 0;
 
         if (!s)
                 return -EINVAL;
@@ -206,19 +230,30 @@ _public_ int shmb_segment_release(struct shmb_segment *s) {
                 segment_unmap(s, o->addr, o->size);
                 free(o);
         }
+        /* Unlinked here: a later reconnect does not reclaim this open. */
         list_unlink(&s->link);
         safe_close(s->fd);
-        list_unlink(&s->link);
-        lost = s->lost;
-        proto_buf_init(&b, c->buf, sizeof(c->buf));
-        n = proto_encode_release(&b, c->next_req_id++, s->st.id);
+        local = s->lost || !c;
+        if (!local) {
+                proto_buf_init(&b, c->buf, sizeof(c->buf));
+                n = proto_encode_release(&b, c->next_req_id++, s->st.id);
+        }
         free(s);
-        if (lost)
+        if (local)
                 return 0;
         if (n < 0)
                 return n;
-        /* Unlinked above: a later reconnect does not reclaim this open. */
         return client_transact_full(c, (size_t)n, NULL, CLIENT_NO_RECONNECT);
+}
+
+/* A failed mmap() or shmat(): the words go to the client, if the handle still has one. */
+static int segment_map_error(struct shmb_segment *s, int err, const char *what) {
+        if (!s->client)
+                return -err;
+        if (s->st.backend == SHMB_BACKEND_SYSV)
+                return client_error(s->client, err, "%s of '%s' (shmid %d) failed: %s", what, s->st.name,
+                                    s->st.shmid, strerror(err));
+        return client_error(s->client, err, "%s of '%s' failed: %s", what, s->st.name, strerror(err));
 }
 
 /**
@@ -255,8 +290,7 @@ _public_ int shmb_segment_map(struct shmb_segment *s, void **ret_addr) {
                 if (s->st.backend == SHMB_BACKEND_SYSV) {
                         p = shmat(s->st.shmid, NULL, ro ? SHM_RDONLY : 0);
                         if (p == (void *)-1)
-                                return client_error(s->client, errno, "shmat of '%s' (shmid %d) failed: %s",
-                                                    s->st.name, s->st.shmid, strerror(errno));
+                                return segment_map_error(s, errno, "shmat");
                         s->addr = p;
                         s->mapped_size = s->st.size;
                         *ret_addr = p;
@@ -265,8 +299,7 @@ _public_ int shmb_segment_map(struct shmb_segment *s, void **ret_addr) {
                 prot = PROT_READ | (ro ? 0 : PROT_WRITE);
                 p = mmap(NULL, (size_t)s->st.size, prot, MAP_SHARED, s->fd, 0);
                 if (p == MAP_FAILED)
-                        return client_error(s->client, errno, "mmap of '%s' failed: %s", s->st.name,
-                                            strerror(errno));
+                        return segment_map_error(s, errno, "mmap");
                 s->addr = p;
                 s->mapped_size = s->st.size;
         }

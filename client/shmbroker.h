@@ -163,7 +163,9 @@ const char *shmb_client_server_version(const struct shmb_client *c);
  * and shmb_segment_get_shmid() the id; shmb_segment_map() attaches them.
  * shmb_segment_release() drops the hold, unmaps (or detaches) what
  * shmb_segment_map() mapped, closes the fd and frees the handle; mappings
- * made otherwise stay valid. Closing the client releases every hold it had.
+ * made otherwise stay valid. Closing the client releases every hold it had;
+ * handles not yet released stay usable (fd, mapping, attributes) and their
+ * shmb_segment_release() then only unmaps, closes and frees.
  */
 int shmb_create(struct shmb_client *c, const char *name, uint64_t size, const struct shmb_create_options *opts,
                 struct shmb_segment **ret);

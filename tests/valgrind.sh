@@ -7,8 +7,11 @@
 #
 # TEST defaults to every integration test program. Daemons that a test
 # kills with SIGKILL report nothing; every other instance exits through
-# manager_free() and is checked. Logs stay in $VALGRIND_LOGDIR if set,
-# else in a temporary directory that is removed on success.
+# manager_free() and is checked. The tests named in $VALGRIND_CLIENT_TESTS
+# also run under valgrind themselves (without forking per check), so that
+# memory errors of the client library in their process are caught too.
+# Logs stay in $VALGRIND_LOGDIR if set, else in a temporary directory that
+# is removed on success.
 set -uo pipefail
 
 builddir=$(cd "${1:?usage: tests/valgrind.sh BUILDDIR [TEST...]}" && pwd)
@@ -31,12 +34,22 @@ exec valgrind --leak-check=full --errors-for-leak-kinds=definite --show-leak-kin
 EOF
 chmod +x "$wrapper"
 
+client_tests=" ${VALGRIND_CLIENT_TESTS:-} "
 status=0
 for t in "${tests[@]}"; do
         start=$SECONDS
+        run=("$builddir/$t")
+        fork=yes
+        if [[ $client_tests == *" $t "* ]]; then
+                # libtool's wrapper script runs the real program under valgrind.
+                run=("$builddir/libtool" --mode=execute valgrind --leak-check=full --errors-for-leak-kinds=definite
+                        --show-leak-kinds=definite --error-exitcode=99 --log-file="$logdir/vg.$t.%p.log"
+                        "$builddir/$t")
+                fork=no
+        fi
         # TCases tagged no-valgrind test what valgrind itself changes (the daemon's fd limit).
         if SHMBROKERD=$wrapper SHMBROKERCTL=$builddir/shmbrokerctl CK_TIMEOUT_MULTIPLIER=10 CK_VERBOSITY=normal \
-                CK_EXCLUDE_TAGS=no-valgrind "$builddir/$t" >"$logdir/$t.log" 2>&1; then
+                CK_EXCLUDE_TAGS=no-valgrind CK_FORK=$fork "${run[@]}" >"$logdir/$t.log" 2>&1; then
                 result=PASS
         else
                 result=FAIL
@@ -55,7 +68,7 @@ for log in "$logdir"/vg.*.log; do
                 bad+=("$log")
         fi
 done
-echo "valgrind: $instances daemon instances, ${#bad[@]} with errors or definite leaks"
+echo "valgrind: $instances daemon and client instances, ${#bad[@]} with errors or definite leaks"
 for log in "${bad[@]}"; do
         echo "=== $log"
         cat "$log"
