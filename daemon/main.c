@@ -95,6 +95,11 @@ static int parse_limit(size_t i, const char *s) {
                 v = strtoull(s, &end, 10);
                 r = (errno || end == s || *end || s[0] == '-') ? -EINVAL : 0;
         }
+        if (r < 0 && limit_options[i].size) {
+                fprintf(stderr, "shmbrokerd: invalid size '%s' for --%s: %s\n", s, limit_options[i].name,
+                        size_parse_error(s, r));
+                return -EINVAL;
+        }
         if (r < 0 || v == 0) {
                 fprintf(stderr, "shmbrokerd: invalid value '%s' for --%s (a positive %s)\n", s,
                         limit_options[i].name, limit_options[i].size ? "size" : "number");

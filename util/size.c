@@ -49,6 +49,24 @@ int size_parse(const char *s, uint64_t *ret) {
 }
 
 /**
+ * size_parse_error() - why size_parse() refused a text, in words for a message
+ * @s:          the text
+ * @r:          what size_parse() returned
+ *
+ * Return: a static string such as "too large (...)", to follow "invalid size '...': ".
+ */
+const char *size_parse_error(const char *s, int r) {
+        if (r == -ERANGE)
+                return "too large (the largest size is 18446744073709551615 bytes, 16 EiB - 1)";
+        if (s && s[0] == '-')
+                return "a size cannot be negative";
+        if (!s || !s[0])
+                return "empty: a size is a number of bytes, e.g. 4096, 64K, 1M, 2G";
+        return "not a size: a number of bytes with an optional K, M, G or T (powers of 1024; "
+               "also k, KB, KiB), e.g. 4096, 64K, 1M, 2G";
+}
+
+/**
  * size_format() - human form: exact bytes below 1 KiB, else one decimal ("1.5M")
  * @buf:        output
  * @len:        its size

@@ -91,6 +91,22 @@ START_TEST(test_parse_invalid) {
 }
 END_TEST
 
+/* The words for a refusal say what is wrong. */
+START_TEST(test_parse_error_text) {
+        uint64_t v;
+
+        ck_assert_str_eq(size_parse_error("99999999999999T", size_parse("99999999999999T", &v)),
+                         "too large (the largest size is 18446744073709551615 bytes, 16 EiB - 1)");
+        ck_assert_str_eq(size_parse_error("-1", size_parse("-1", &v)), "a size cannot be negative");
+        ck_assert_str_eq(size_parse_error("-5M", size_parse("-5M", &v)), "a size cannot be negative");
+        ck_assert_str_eq(size_parse_error("", size_parse("", &v)),
+                         "empty: a size is a number of bytes, e.g. 4096, 64K, 1M, 2G");
+        ck_assert_str_eq(size_parse_error("1X", size_parse("1X", &v)),
+                         "not a size: a number of bytes with an optional K, M, G or T (powers of 1024; "
+                         "also k, KB, KiB), e.g. 4096, 64K, 1M, 2G");
+}
+END_TEST
+
 START_TEST(test_format) {
         char buf[32];
 
@@ -128,6 +144,7 @@ static Suite *size_suite(void) {
         tc = tcase_create("parse-errors");
         tcase_add_test(tc, test_parse_overflow);
         tcase_add_test(tc, test_parse_invalid);
+        tcase_add_test(tc, test_parse_error_text);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("format");
