@@ -15,10 +15,23 @@
 #include "util/cleanup.h"
 #include "util/macro.h"
 
+/* "admin.sock" in the directory of @client_path, where the daemon puts it by default. */
+static int admin_path_beside(char *buf, size_t size, const char *client_path) {
+        const char *slash = strrchr(client_path, '/');
+        int n;
+
+        if (!slash)
+                n = snprintf(buf, size, "admin.sock");
+        else
+                n = snprintf(buf, size, "%.*s/admin.sock", (int)(slash - client_path), client_path);
+        return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
 /**
  * shmb_admin_new() - an admin handle for a daemon's admin socket
  * @ret:        the handle
  * @socket_path: admin socket; NULL for $SHMBROKER_ADMIN_SOCKET, else
+ *              admin.sock beside $SHMBROKER_SOCKET, else
  *              /run/shmbrokerd/admin.sock
  *
  * Does not connect yet: shmb_admin_connect() does, or the first request.
@@ -26,14 +39,23 @@
  * Return: 0, -EINVAL, -ENAMETOOLONG or -ENOMEM.
  */
 _public_ int shmb_admin_new(struct shmb_admin **ret, const char *socket_path) {
+        char path[sizeof(((struct shmb_admin *)NULL)->path)];
+        const char *client;
         struct shmb_admin *a;
 
         if (!ret)
                 return -EINVAL;
         if (!socket_path)
                 socket_path = getenv(SHMB_ADMIN_SOCKET_ENV);
-        if (!socket_path || !*socket_path)
+        if (!socket_path || !*socket_path) {
+                client = getenv(SHMB_SOCKET_ENV);
                 socket_path = SHMB_ADMIN_SOCKET_PATH_DEFAULT;
+                if (client && *client) {
+                        if (admin_path_beside(path, sizeof(path), client) < 0)
+                                return -ENAMETOOLONG;
+                        socket_path = path;
+                }
+        }
         if (strlen(socket_path) >= sizeof(a->path))
                 return -ENAMETOOLONG;
         a = calloc(1, sizeof(*a));

@@ -457,18 +457,9 @@ int ctl_admin_main(const char *name, int n_args, char **args) {
         r = check_args(cmd, args, n_args);
         if (r != EXIT_OK)
                 return r;
-        r = shmb_admin_new(&a, arg_admin_socket);
-        if (r < 0) {
-                fprintf(stderr, "shmbrokerctl: invalid admin socket path: %s\n", strerror(-r));
-                return EXIT_USAGE;
-        }
-        r = shmb_admin_connect(a);
-        if (r < 0) {
-                fprintf(stderr, "shmbrokerctl: %s\n", shmb_admin_last_error(a));
-                r = (r == -EACCES || r == -EPERM) ? EXIT_DENIED : EXIT_NOCONN;
-                shmb_admin_free(a);
+        r = ctl_admin_open(&a);
+        if (r != EXIT_OK)
                 return r;
-        }
         r = cmd->fn(a, args, n_args);
         shmb_admin_free(a);
         return r;

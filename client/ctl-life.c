@@ -44,8 +44,9 @@ int ctl_resize(struct shmb_client *c, char **args) {
         uint64_t size;
         int r;
 
-        if (size_parse(args[1], &size) < 0 || size == 0)
-                return ctl_usage_error("invalid size '%s' (examples: 4096, 64K, 1M, 2G)", args[1]);
+        r = ctl_parse_size(NULL, args[1], 1, &size);
+        if (r != EXIT_OK)
+                return r;
         r = shmb_resize(c, args[0], size);
         if (r < 0)
                 return ctl_fail(c, r, "cannot resize", args[0]);

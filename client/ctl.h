@@ -27,6 +27,7 @@ extern uint32_t arg_wait_ms;
 extern bool arg_published;
 extern bool arg_all;
 extern const char *arg_admin_socket;
+extern const char *arg_socket;
 
 /* ctl-output.c */
 const char *ctl_time(uint64_t usec, char *buf, size_t len);
@@ -56,9 +57,16 @@ struct json_object *ctl_json_seg_flags(uint32_t flags);
 struct json_object *ctl_json_stat(const struct shmb_stat *st);
 struct json_object *ctl_json_admin_segment(const struct shmb_admin_segment *s);
 
-/* shmbrokerctl.c */
+/* ctl-connect.c */
+const char *ctl_socket_path(void);
+const char *ctl_admin_socket_path(void);
+int ctl_connect_error(int r, const char *path, bool admin);
 int ctl_connect(struct shmb_client **ret);
+int ctl_admin_open(struct shmb_admin **ret);
+
+/* shmbrokerctl.c */
 int ctl_fail(struct shmb_client *c, int r, const char *what, const char *name);
+int ctl_parse_size(const char *opt, const char *s, uint64_t min, uint64_t *ret);
 
 /* ctl-life.c */
 int ctl_resize(struct shmb_client *c, char **args);

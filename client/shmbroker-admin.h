@@ -111,7 +111,8 @@ struct shmb_admin_stats {
         struct shmb_admin_counter *counters;    /* non-zero counters only */
 };
 
-/* Handle. @socket_path NULL: $SHMBROKER_ADMIN_SOCKET, else /run/shmbrokerd/admin.sock.
+/* Handle. @socket_path NULL: $SHMBROKER_ADMIN_SOCKET, else admin.sock in the directory of
+ * $SHMBROKER_SOCKET (where the daemon puts it by default), else /run/shmbrokerd/admin.sock.
  * Connects on the first request, or explicitly with shmb_admin_connect(). */
 int shmb_admin_new(struct shmb_admin **ret, const char *socket_path);
 struct shmb_admin *shmb_admin_free(struct shmb_admin *a);

@@ -25,7 +25,7 @@ uint32_t arg_wait_ms;
 bool arg_published;
 bool arg_all;
 const char *arg_admin_socket;
-static const char *arg_socket;
+const char *arg_socket;
 static uint32_t arg_mode = 0600;
 static int arg_lifetime = SHMB_LIFETIME_PERSISTENT;
 static int arg_backend = SHMB_BACKEND_DEFAULT;
@@ -122,31 +122,6 @@ int ctl_fail(struct shmb_client *c, int r, const char *what, const char *name) {
 
         fprintf(stderr, "shmbrokerctl: %s '%s': %s\n", what, name, *msg ? msg : strerror(-r));
         return EXIT_FAIL;
-}
-
-/**
- * ctl_connect() - connect to the client socket, explaining a failure
- * @ret:        the client
- *
- * Return: EXIT_OK or EXIT_NOCONN.
- */
-int ctl_connect(struct shmb_client **ret) {
-        int r = shmb_client_new(ret, arg_socket);
-
-        if (r < 0) {
-                const char *path = arg_socket ? arg_socket : getenv("SHMBROKER_SOCKET");
-
-                if (!path || !*path)
-                        path = "/run/shmbrokerd/shmbrokerd.sock";
-                if (r == -EDQUOT)
-                        fprintf(stderr, "shmbrokerctl: shmbrokerd at %s refused the connection: "
-                                        "its connection limit (per user or in all) is reached\n", path);
-                else
-                        fprintf(stderr, "shmbrokerctl: cannot connect to shmbrokerd at %s: %s\n", path,
-                                strerror(-r));
-                return EXIT_NOCONN;
-        }
-        return EXIT_OK;
 }
 
 static int cmd_create(struct shmb_client *c, char **args) {
@@ -449,12 +424,50 @@ static const struct {
         { "watch", -1, ctl_watch, "watch [PREFIX]" },
 };
 
-static int parse_u64_opt(const char *opt, const char *s, uint64_t *ret) {
-        if (size_parse(s, ret) < 0) {
-                fprintf(stderr, "shmbrokerctl: invalid value '%s' for %s\nTry 'shmbrokerctl --help'.\n", s, opt);
-                return -EINVAL;
-        }
-        return 0;
+/**
+ * ctl_parse_size() - parse a size argument, explaining a refusal
+ * @opt:        the option it belongs to ("--max-size"), or NULL for a command's SIZE
+ * @s:          the text
+ * @min:        smallest value accepted (0 or 1)
+ * @ret:        the bytes
+ *
+ * Return: EXIT_OK, or EXIT_USAGE after saying what is wrong.
+ */
+int ctl_parse_size(const char *opt, const char *s, uint64_t min, uint64_t *ret) {
+        uint64_t v;
+        int r;
+
+        r = size_parse(s, &v);
+        if (r < 0)
+                return usage_error("invalid size '%s'%s%s: %s", s, opt ? " for " : "", opt ? opt : "",
+                                   size_parse_error(s, r));
+        if (v < min)
+                return usage_error("invalid size '%s'%s%s: at least %llu byte", s, opt ? " for " : "",
+                                   opt ? opt : "", (unsigned long long)min);
+        *ret = v;
+        return EXIT_OK;
+}
+
+/* The element of @argv that starts with "-" and a digit, for the message about it. */
+static const char *negative_arg(int argc, char **argv) {
+        for (int i = 1; i < argc; i++)
+                if (argv[i][0] == '-' && argv[i][1] >= '0' && argv[i][1] <= '9')
+                        return argv[i];
+        return "-?";
+}
+
+/* getopt's refusals in our words (opterr is 0). */
+static int option_error(int opt, int argc, char **argv) {
+        const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+
+        if (opt == ':')
+                return usage_error("option '%s' needs a value", arg);
+        if (optopt >= '0' && optopt <= '9')
+                return usage_error("'%s' is not an option, and no size, offset or length can be negative",
+                                   negative_arg(argc, argv));
+        if (optopt > 0 && optopt < 0x100)
+                return usage_error("unknown option '-%c'", optopt);
+        return usage_error("unknown option '%s'", arg);
 }
 
 int main(int argc, char **argv) {
@@ -487,13 +500,18 @@ int main(int argc, char **argv) {
                         break;
                 }
 
-        while ((opt = getopt_long(argc, argv, "s:m:l:b:xo:n:hja", options, NULL)) >= 0) {
+        opterr = 0;
+        while ((opt = getopt_long(argc, argv, ":s:m:l:b:xo:n:hja", options, NULL)) >= 0) {
                 switch (opt) {
                 case 's':
-                        arg_socket = optarg;
-                        break;
                 case ARG_ADMIN_SOCKET:
-                        arg_admin_socket = optarg;
+                        if (!*optarg)
+                                return usage_error("%s needs a path: an empty one names no socket",
+                                                   opt == 's' ? "--socket" : "--admin-socket");
+                        if (opt == 's')
+                                arg_socket = optarg;
+                        else
+                                arg_admin_socket = optarg;
                         break;
                 case 'j':
                         arg_json = true;
@@ -544,8 +562,9 @@ int main(int argc, char **argv) {
                         }
                         break;
                 case ARG_MAX_SIZE:
-                        if (size_parse(optarg, &arg_max_size) < 0 || arg_max_size == 0)
-                                return usage_error("invalid size '%s' for --max-size", optarg);
+                        r = ctl_parse_size("--max-size", optarg, 1, &arg_max_size);
+                        if (r != EXIT_OK)
+                                return r;
                         break;
                 case ARG_PUBLISHED:
                         arg_published = true;
@@ -554,12 +573,14 @@ int main(int argc, char **argv) {
                         arg_reserve = true;
                         break;
                 case 'o':
-                        if (parse_u64_opt("--offset", optarg, &arg_offset) < 0)
-                                return EXIT_USAGE;
+                        r = ctl_parse_size("--offset", optarg, 0, &arg_offset);
+                        if (r != EXIT_OK)
+                                return r;
                         break;
                 case 'n':
-                        if (parse_u64_opt("--length", optarg, &arg_length) < 0)
-                                return EXIT_USAGE;
+                        r = ctl_parse_size("--length", optarg, 0, &arg_length);
+                        if (r != EXIT_OK)
+                                return r;
                         break;
                 case 'h':
                         help();
@@ -568,8 +589,7 @@ int main(int argc, char **argv) {
                         printf("shmbrokerctl %s\n", PACKAGE_VERSION);
                         return EXIT_OK;
                 default:
-                        fprintf(stderr, "Try 'shmbrokerctl --help'.\n");
-                        return EXIT_USAGE;
+                        return option_error(opt, argc, argv);
                 }
         }
         if (optind >= argc)
@@ -592,9 +612,19 @@ int main(int argc, char **argv) {
                 if (commands[i].n_args >= 0 ? argc - optind - 1 != commands[i].n_args : argc - optind - 1 > 1)
                         return usage_error("usage: shmbrokerctl %s", commands[i].usage);
                 /* Arguments are checked before connecting: usage errors never depend on the daemon. */
-                if ((commands[i].fn == cmd_create || commands[i].fn == ctl_resize) &&
-                    (size_parse(argv[optind + 2], &arg_size) < 0 || arg_size == 0))
-                        return usage_error("invalid size '%s' (examples: 4096, 64K, 1M, 2G)", argv[optind + 2]);
+                if (commands[i].fn == cmd_create || commands[i].fn == ctl_resize) {
+                        r = ctl_parse_size(NULL, argv[optind + 2], 1, &arg_size);
+                        if (r != EXIT_OK)
+                                return r;
+                }
+                if (commands[i].fn == cmd_create && (arg_lifetime == SHMB_LIFETIME_HOLDERS ||
+                                                     arg_lifetime == SHMB_LIFETIME_CREATOR))
+                        return usage_error("--lifetime %s would end the segment at once: this command is its "
+                                           "%s and exits\nright after creating it. Keep it with the default "
+                                           "lifetime (persistent) and remove it\nwith rm, or let it end SEC "
+                                           "seconds after its last holder with --ttl SEC.",
+                                           shmb_lifetime_to_string(arg_lifetime),
+                                           arg_lifetime == SHMB_LIFETIME_HOLDERS ? "only holder" : "creator");
                 r = ctl_connect(&c);
                 if (r != EXIT_OK)
                         return r;

@@ -338,10 +338,10 @@ END_TEST
 /* ------------------------------------------------------------------ watch -- */
 
 /*
- * Make sure the watcher's subscription is in place: create and destroy probe
- * segments under the prefix (lifetime holders: gone when the creating
- * shmbrokerctl exits) until the watcher reports one, then consume its lines up
- * to the last probe's "destroyed". @json: the watcher prints JSON lines.
+ * Make sure the watcher's subscription is in place: create and remove probe
+ * segments under the prefix until the watcher reports one, then consume its
+ * lines up to the last probe's "destroyed". @json: the watcher prints JSON
+ * lines.
  */
 static void watch_sync(Bg *w, const char *prefix, bool json) {
         uint64_t end = now_ms() + WAIT_MS;
@@ -351,7 +351,8 @@ static void watch_sync(Bg *w, const char *prefix, bool json) {
         for (int i = 0; !line; i++) {
                 ck_assert_msg(now_ms() < end, "watch %s printed nothing for %d probe segments", prefix, i);
                 snprintf(name, sizeof(name), "%sprobe%d", prefix, i);
-                ck_assert_int_eq(run_ctl(NULL, NULL, NULL, "create", name, "4K", "--lifetime", "holders", NULL), 0);
+                ck_assert_int_eq(run_ctl(NULL, NULL, NULL, "create", name, "4K", NULL), 0);
+                ck_assert_int_eq(run_ctl(NULL, NULL, NULL, "rm", name, NULL), 0);
                 snprintf(last, sizeof(last), "%s", name);
                 line = bg_read_line(w, now_ms() + 100);
         }
@@ -384,7 +385,7 @@ static void life_of_seg(const char *name) {
 
         ck_assert_int_eq(run_ctl(NULL, NULL, NULL, "create", name, "4K", "--max-size", "64K", NULL), 0);
         /* Not under the prefix: no line. */
-        ck_assert_int_eq(run_ctl(NULL, NULL, NULL, "create", "elsewhere", "4K", "--lifetime", "holders", NULL), 0);
+        ck_assert_int_eq(run_ctl(NULL, NULL, NULL, "create", "elsewhere", "4K", NULL), 0);
         ck_assert_int_eq(run_ctl(NULL, NULL, NULL, "resize", name, size_arg, NULL), 0);
         ck_assert_int_eq(run_ctl(NULL, NULL, NULL, "publish", name, NULL), 0);
         ck_assert_int_eq(run_ctl(NULL, NULL, NULL, "rm", name, NULL), 0);

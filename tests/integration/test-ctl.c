@@ -364,18 +364,22 @@ START_TEST(test_create_exclusive) {
 END_TEST
 
 START_TEST(test_create_lifetimes) {
-        char *out;
+        char *out, *err;
 
         ck_assert_int_eq(setenv(SHMB_SOCKET_ENV, daemon_.socket, 1), 0);
 
-        /* holders: the CLI was the only holder, so it went when the CLI exited. */
-        ck_assert_int_eq(run_ctl(NULL, NULL, NULL, "create", "tmp", "4K", "--lifetime", "holders", NULL), 0);
-        ck_assert_int_eq(run_ctl(NULL, NULL, NULL, "stat", "tmp", NULL), 1);
+        /* holders and creator would end with the command itself: refused, saying what to use. */
+        ck_assert_int_eq(run_ctl(NULL, &out, &err, "create", "tmp", "4K", "--lifetime", "holders", NULL), 2);
+        ck_assert_str_eq(out, "");
+        assert_contains(err, "--lifetime holders would end the segment at once: this command is its only holder");
+        assert_contains(err, "--ttl SEC");
+        free(out);
+        free(err);
         ck_assert(!seg_exists("tmp"));
-
-        /* creator: the CLI's connection closed. */
-        ck_assert_int_eq(run_ctl(NULL, NULL, NULL, "-l", "creator", "create", "tmp2", "4K", NULL), 0);
-        ck_assert_int_eq(run_ctl(NULL, NULL, NULL, "stat", "tmp2", NULL), 1);
+        ck_assert_int_eq(run_ctl(NULL, NULL, &err, "-l", "creator", "create", "tmp2", "4K", NULL), 2);
+        assert_contains(err, "--lifetime creator would end the segment at once: this command is its creator");
+        free(err);
+        ck_assert(!seg_exists("tmp2"));
 
         /* The default is persistent. */
         ck_assert_int_eq(run_ctl(NULL, NULL, NULL, "create", "kept", "4K", NULL), 0);
