@@ -331,7 +331,7 @@ static int cmd_destroy(struct shmb_admin *a, char **args, int n_args) {
                 }
                 return ctl_json_print(o);
         }
-        printf("Destroyed '%s'; %llu holder(s) dropped.\n", args[0], (unsigned long long)n);
+        ctl_verbose("destroyed %s: %llu holder%s dropped", args[0], (unsigned long long)n, n == 1 ? "" : "s");
         return EXIT_OK;
 }
 
@@ -354,8 +354,8 @@ static int cmd_kick(struct shmb_admin *a, char **args, int n_args) {
                 }
                 return ctl_json_print(o);
         }
-        printf("Disconnected %u connection(s) of pid %lu; %llu hold(s) released.\n", n, pid,
-               (unsigned long long)holds);
+        ctl_verbose("disconnected pid %lu: %u connection%s closed, %llu hold%s released", pid, n, n == 1 ? "" : "s",
+                    (unsigned long long)holds, holds == 1 ? "" : "s");
         return EXIT_OK;
 }
 
@@ -383,7 +383,8 @@ static int cmd_log_level(struct shmb_admin *a, char **args, int n_args) {
         if (n_args == 0)
                 printf("%s\n", shmb_admin_log_level_to_string(now));
         else
-                printf("%s -> %s\n", shmb_admin_log_level_to_string(old), shmb_admin_log_level_to_string(now));
+                ctl_verbose("log level %s -> %s", shmb_admin_log_level_to_string(old),
+                            shmb_admin_log_level_to_string(now));
         return EXIT_OK;
 }
 

@@ -17,19 +17,24 @@
 
 #define RUN_SEGMENTS_MAX 64
 
+/* After a change: --json prints the segment; --verbose a line "VERB NAME: BYTES bytes (SIZE)...". */
 static int print_stat_after(struct shmb_client *c, const char *name, const char *verb) {
         struct shmb_stat st;
         char sz[32];
         int r;
 
+        if (!arg_json && !arg_verbose)
+                return EXIT_OK;
         r = shmb_stat(c, name, &st);
         if (r < 0)
                 return ctl_fail(c, r, "cannot stat", name);
         if (arg_json)
                 return ctl_json_print(ctl_json_stat(&st));
-        printf("%s %s: %llu bytes (%s)%s%s\n", verb, name, (unsigned long long)st.size,
-               size_format(sz, sizeof(sz), st.size), st.flags & SHMB_SEG_PUBLISHED ? ", published" : "",
-               st.flags & SHMB_SEG_FROZEN ? ", frozen" : "");
+        ctl_verbose("%s %s: %llu bytes (%s)%s", verb, name, (unsigned long long)st.size,
+                    size_format(sz, sizeof(sz), st.size),
+                    !(st.flags & SHMB_SEG_PUBLISHED) ? ""
+                    : st.flags & SHMB_SEG_FROZEN     ? ", frozen: its bytes can never change again"
+                                                     : ", not frozen: holders that could write still can");
         return EXIT_OK;
 }
 

@@ -158,6 +158,23 @@ const char *ctl_seg_flags(uint32_t flags, char *buf, size_t len) {
 }
 
 /**
+ * ctl_verbose() - with --verbose, a line on standard output saying what was done
+ * @fmt:        the line, without its newline
+ *
+ * Commands that change something print nothing on success unless asked.
+ */
+void ctl_verbose(const char *fmt, ...) {
+        va_list ap;
+
+        if (!arg_verbose)
+                return;
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        putchar('\n');
+}
+
+/**
  * ctl_usage_error() - print a usage error
  * @fmt:        message
  *

@@ -23,6 +23,7 @@ enum {
 };
 
 extern bool arg_json;
+extern bool arg_verbose;
 extern uint32_t arg_wait_ms;
 extern bool arg_published;
 extern bool arg_all;
@@ -38,6 +39,7 @@ const char *ctl_group(gid_t gid, char *buf, size_t len);
 const char *ctl_printable(const char *s, char *buf, size_t len);
 const char *ctl_seg_flags(uint32_t flags, char *buf, size_t len);
 int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ctl_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int ctl_json_print(struct json_object *o);
 
 /* A JSON array printed element by element (same text as ctl_json_print() of the whole array),

@@ -21,6 +21,7 @@
 #include "util/size.h"
 
 bool arg_json;
+bool arg_verbose;
 uint32_t arg_wait_ms;
 bool arg_published;
 bool arg_all;
@@ -46,7 +47,7 @@ static void help(void) {
         printf("Usage: shmbrokerctl [OPTIONS] COMMAND [ARGS]\n"
                "\n"
                "Commands:\n"
-               "  create NAME SIZE    create a segment (SIZE takes K, M, G suffixes)\n"
+               "  create NAME SIZE    create a segment (SIZE: bytes, or with K, M, G, T)\n"
                "  write NAME          copy standard input into a segment\n"
                "  cat NAME            copy a segment to standard output\n"
                "  stat NAME           show a segment's attributes\n"
@@ -55,10 +56,11 @@ static void help(void) {
                "  rm NAME             remove a segment's name (holders keep the memory)\n"
                "  resize NAME SIZE    grow a segment; every holder is told the new size\n"
                "  publish NAME        make a segment immutable: every later open is read-only\n"
-               "  watch [PREFIX]      print events of the names starting with PREFIX as they happen\n"
+               "  watch [PREFIX]      print events of the names starting with PREFIX\n"
                "  run NAME[:ro]... -- COMMAND [ARGS]\n"
                "                      run COMMAND with the segments as fds 3, 4, ...\n"
-               "                      (SHMBROKER_FD_<NAME>, SHMBROKER_SIZE_<NAME>, SHMBROKER_SEGMENTS)\n"
+               "                      (SHMBROKER_FD_<NAME>, SHMBROKER_SIZE_<NAME>,\n"
+               "                      SHMBROKER_SEGMENTS)\n"
                "  version             show the daemon's and this program's version\n"
                "\n"
                "Admin commands (admin socket: root or the daemon's admin group):\n"
@@ -74,27 +76,30 @@ static void help(void) {
                "Options (before or after the command):\n"
                "  -s, --socket PATH   daemon socket (default $SHMBROKER_SOCKET, else\n"
                "                      /run/shmbrokerd/shmbrokerd.sock)\n"
-               "      --admin-socket PATH  admin socket (default $SHMBROKER_ADMIN_SOCKET,\n"
-               "                      else /run/shmbrokerd/admin.sock)\n"
+               "      --admin-socket PATH  admin socket (default: admin.sock beside\n"
+               "                      --socket, else $SHMBROKER_ADMIN_SOCKET, else beside\n"
+               "                      $SHMBROKER_SOCKET, else /run/shmbrokerd/admin.sock)\n"
                "  -j, --json          print JSON (layouts in shmbrokerctl(1))\n"
+               "  -v, --verbose       say what a command did (they print nothing on success)\n"
                "  -a, --all           ls: every segment, through the admin socket\n"
                "  -m, --mode MODE     create: octal permission bits (default 0600)\n"
-               "  -l, --lifetime L    create: holders, creator, persistent (default) or ttl\n"
+               "  -l, --lifetime L    create: persistent (default) or ttl (with --ttl)\n"
                "      --ttl SEC       create: lifetime ttl, destroyed after SEC seconds unused\n"
-               "      --max-size SIZE create: how far resize may grow it (memfd: charged at once)\n"
+               "      --max-size SIZE create: how far resize may grow it (memfd: charged now)\n"
                "      --wait MS       write/cat/run: wait up to MS milliseconds for the name\n"
                "      --published     write/cat/run: wait until it is published, too\n"
                "  -b, --backend B     create: memfd, posix, sysv or file (default: the daemon's)\n"
                "  -x, --exclusive     create: fail if the name exists\n"
                "      --huge          create: huge pages (memfd, sysv); size rounded up\n"
-               "      --reserve       create: allocate all memory now (memfd, posix; file always)\n"
+               "      --reserve       create: allocate all memory now (memfd, posix)\n"
                "  -o, --offset N      write/cat: start at byte N (default 0)\n"
                "  -n, --length N      cat: at most N bytes (default: to the end)\n"
                "  -h, --help          show this help\n"
                "      --version       show this program's version\n"
                "\n"
+               "SIZE is in bytes, or with K, M, G or T (powers of 1024): 4096, 64K, 1M, 2G.\n"
                "Exit status: 0 success, 1 refused or failed, 2 usage error,\n"
-               "3 cannot connect to the daemon, 4 admin access denied.\n");
+               "3 cannot connect to the daemon, 4 admin access denied. See shmbrokerctl(1).\n");
 }
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...) {
@@ -153,6 +158,15 @@ static int cmd_create(struct shmb_client *c, char **args) {
                         return ctl_fail(c, r, "cannot release", args[0]);
                 }
                 return ctl_json_print(j);
+        }
+        if (arg_verbose) {
+                struct shmb_stat st;
+                char sz[32];
+
+                (void)shmb_segment_get_stat(s, &st);
+                ctl_verbose("%s %s: %llu bytes (%s), %s, %s, mode %04o",
+                            st.flags & SHMB_SEG_CREATED ? "created" : "opened existing", args[0], (unsigned long long)st.size, size_format(sz, sizeof(sz), st.size),
+                            shmb_backend_to_string(st.backend), shmb_lifetime_to_string(st.lifetime), st.mode);
         }
         r = shmb_segment_release(s);
         if (r < 0)
@@ -227,6 +241,9 @@ static int cmd_write(struct shmb_client *c, char **args) {
                 }
                 return ctl_json_print(j);
         }
+        if (ret == EXIT_OK)
+                ctl_verbose("wrote %s: %llu bytes at offset %llu", args[0], (unsigned long long)(pos - arg_offset),
+                            (unsigned long long)arg_offset);
         return ret;
 }
 
@@ -350,7 +367,10 @@ static int cmd_sync(struct shmb_client *c, char **args) {
 
         if (r < 0)
                 return ctl_fail(c, r, "cannot sync", args[0]);
-        return arg_json ? json_name_status(args[0], "synced") : EXIT_OK;
+        if (arg_json)
+                return json_name_status(args[0], "synced");
+        ctl_verbose("synced %s: its bytes are on disk", args[0]);
+        return EXIT_OK;
 }
 
 static int cmd_ls(struct shmb_client *c, char **args) {
@@ -388,16 +408,23 @@ static int cmd_rm(struct shmb_client *c, char **args) {
 
         if (r < 0)
                 return ctl_fail(c, r, "cannot remove", args[0]);
-        return arg_json ? json_name_status(args[0], "removed") : EXIT_OK;
+        if (arg_json)
+                return json_name_status(args[0], "removed");
+        ctl_verbose("removed %s: holders keep the memory, new opens fail", args[0]);
+        return EXIT_OK;
 }
 
 static int cmd_version(struct shmb_client *c, char **args) {
         if (arg_json) {
+                const char *daemon = shmb_client_server_version(c);
                 struct json_object *j = json_object_new_object();
 
+                /* Both members are bare versions: HELLO says "shmbrokerd 0.1.0". */
+                if (strncmp(daemon, "shmbrokerd ", 11) == 0)
+                        daemon += 11;
                 if (j) {
                         ctl_json_add_str(j, "shmbrokerctl", PACKAGE_VERSION);
-                        ctl_json_add_str(j, "daemon", shmb_client_server_version(c));
+                        ctl_json_add_str(j, "daemon", daemon);
                 }
                 return ctl_json_print(j);
         }
@@ -483,6 +510,7 @@ int main(int argc, char **argv) {
                 { "all", no_argument, NULL, 'a' },            { "admin-socket", required_argument, NULL, ARG_ADMIN_SOCKET },
                 { "ttl", required_argument, NULL, ARG_TTL },  { "max-size", required_argument, NULL, ARG_MAX_SIZE },
                 { "wait", required_argument, NULL, ARG_WAIT }, { "published", no_argument, NULL, ARG_PUBLISHED },
+                { "verbose", no_argument, NULL, 'v' },
                 {},
         };
         struct shmb_client *c = NULL;
@@ -501,7 +529,7 @@ int main(int argc, char **argv) {
                 }
 
         opterr = 0;
-        while ((opt = getopt_long(argc, argv, ":s:m:l:b:xo:n:hja", options, NULL)) >= 0) {
+        while ((opt = getopt_long(argc, argv, ":s:m:l:b:xo:n:hjav", options, NULL)) >= 0) {
                 switch (opt) {
                 case 's':
                 case ARG_ADMIN_SOCKET:
@@ -515,6 +543,9 @@ int main(int argc, char **argv) {
                         break;
                 case 'j':
                         arg_json = true;
+                        break;
+                case 'v':
+                        arg_verbose = true;
                         break;
                 case 'a':
                         arg_all = true;

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -123,7 +124,7 @@ static int admin_adopt(Manager *m, int fd) {
                 return log_error_errno(errno, "Cannot make the passed admin socket non-blocking: %m");
         }
         admin_start_accepting(m, fd);
-        log_info("Admin socket passed by the service manager (fd %d)", fd);
+        manager_socket_describe(fd, "admin socket", m->admin.desc, sizeof(m->admin.desc));
         return 0;
 }
 
@@ -195,11 +196,13 @@ int admin_listen(Manager *m) {
                 return log_error_errno(errno, "Failed to listen on '%s': %m", path);
         admin_start_accepting(m, TAKE_FD(fd));
         if (group)
-                log_info("Admin socket on %s (root and group '%s')", path, m->cfg.admin_group_name);
+                snprintf(m->admin.desc, sizeof(m->admin.desc), "%s (root and group '%s')", path,
+                         m->cfg.admin_group_name);
         else if (m->admin.daemon_uid != 0)
-                log_info("Admin socket on %s (root and uid %u only)", path, (unsigned)m->admin.daemon_uid);
+                snprintf(m->admin.desc, sizeof(m->admin.desc), "%s (root and uid %u)", path,
+                         (unsigned)m->admin.daemon_uid);
         else
-                log_info("Admin socket on %s (root only)", path);
+                snprintf(m->admin.desc, sizeof(m->admin.desc), "%s (root only)", path);
         return 0;
 }
 

@@ -25,6 +25,7 @@ typedef struct AdminListener {
         bool bound;                     /* we created the path and unlink it at exit */
         uid_t daemon_uid;               /* served like root */
         uint64_t n_conns;
+        char desc[224];                 /* where and for whom, for the start-up log line; "" if none */
         ev_io io;
         ev_timer retry;
 } AdminListener;

@@ -23,8 +23,11 @@ static int socket_path_clear(const char *path) {
         _cleanup_close_ int fd = -1;
         struct stat st;
 
-        if (lstat(path, &st) < 0)
-                return errno == ENOENT ? 0 : -errno;
+        if (lstat(path, &st) < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return log_error_errno(errno, "Cannot use the socket path '%s': %m", path);
+        }
         if (!S_ISSOCK(st.st_mode))
                 return log_error_errno(EEXIST, "'%s' exists and is not a socket; refusing to replace it", path);
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -92,28 +95,38 @@ static int listen_bind(Manager *m) {
                 return log_error_errno(errno, "Failed to listen on '%s': %m", path);
         manager_start_accepting(m, TAKE_FD(fd));
         snprintf(m->socket_desc, sizeof(m->socket_desc), "%s", path);
-        log_info("Listening on %s", path);
         return 0;
+}
+
+/**
+ * manager_socket_describe() - a passed listening socket, in words for the log
+ * @fd:         the socket
+ * @what:       "socket", "admin socket"
+ * @buf:        output: "PATH (passed by the service manager)"
+ * @len:        its size
+ */
+void manager_socket_describe(int fd, const char *what, char *buf, size_t len) {
+        struct sockaddr_un sa = {};
+        socklen_t sl = sizeof(sa);
+
+        if (getsockname(fd, (struct sockaddr *)&sa, &sl) == 0 && sl > offsetof(struct sockaddr_un, sun_path) &&
+            sa.sun_path[0])
+                snprintf(buf, len, "%.*s (passed by the service manager)",
+                         (int)(sl - offsetof(struct sockaddr_un, sun_path)), sa.sun_path);
+        else
+                snprintf(buf, len, "the %s passed by the service manager (fd %d)", what, fd);
 }
 
 
 /* A listening socket from the service manager. */
 static int listen_adopt(Manager *m, int fd) {
-        struct sockaddr_un sa = {};
-        socklen_t len = sizeof(sa);
         int flags;
 
         flags = fcntl(fd, F_GETFL);
         if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
                 return log_error_errno(errno, "Cannot make the passed client socket non-blocking: %m");
-        if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 && len > offsetof(struct sockaddr_un, sun_path) &&
-            sa.sun_path[0])
-                snprintf(m->socket_desc, sizeof(m->socket_desc), "%.*s",
-                         (int)(len - offsetof(struct sockaddr_un, sun_path)), sa.sun_path);
-        else
-                snprintf(m->socket_desc, sizeof(m->socket_desc), "the passed socket (fd %d)", fd);
+        manager_socket_describe(fd, "socket", m->socket_desc, sizeof(m->socket_desc));
         manager_start_accepting(m, fd);
-        log_info("Listening on %s (socket passed by the service manager)", m->socket_desc);
         return 0;
 }
 

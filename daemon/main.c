@@ -20,6 +20,9 @@
 #include "daemon/restore.h"
 #include "util/size.h"
 
+/* Exit status for a command line that is wrong, as for shmbrokerctl (1 is a failed start). */
+#define EXIT_USAGE 2
+
 static ManagerConfig arg_cfg;
 static bool arg_no_admin;
 static char arg_admin_default[sizeof(((struct sockaddr_un){}).sun_path) + 16];
@@ -34,53 +37,58 @@ static const struct {
 } limit_options[] = {
         { "max-segment-size", &arg_cfg.max_segment_size, true, "largest segment (default: physical memory)" },
         { "max-segments", &arg_cfg.limits.max_segments, false, "segments in all" },
-        { "max-bytes", &arg_cfg.limits.max_bytes, true, "bytes of segments in all (default: 4x memory)" },
+        { "max-bytes", &arg_cfg.limits.max_bytes, true, "bytes in all (default: 4x physical memory)" },
         { "max-segments-per-user", &arg_cfg.limits.max_segments_per_user, false, "segments one uid may own" },
         { "max-bytes-per-user", &arg_cfg.limits.max_bytes_per_user, true, "bytes one uid may own (default: 2x memory)" },
-        { "max-connections", &arg_cfg.max_connections, false, "connections in all, root exempt" },
-        { "max-connections-per-user", &arg_cfg.max_connections_per_user, false,
-          "connections of one uid, root exempt" },
-        { "max-holds-per-connection", &arg_cfg.limits.max_holds_per_conn, false, "segments one connection may hold" },
+        { "max-connections", &arg_cfg.max_connections, false, "connections in all" },
+        { "max-connections-per-user", &arg_cfg.max_connections_per_user, false, "connections of one uid" },
+        { "max-holds-per-connection", &arg_cfg.limits.max_holds_per_conn, false, "holds of one connection" },
 };
 
+/* Every line within 80 columns; the details are in shmbrokerd(8). */
 static void help(void) {
         printf("Usage: shmbrokerd [OPTIONS]\n"
                "\n"
                "Broker named shared-memory segments over a Unix socket.\n"
                "\n"
-               "  -s, --socket PATH                  client socket, unless systemd passes one (default %s)\n"
-               "      --admin-socket PATH            operators' socket (default: admin.sock beside the\n"
-               "                                     client socket, %s)\n"
-               "      --admin-group NAME|GID         this group may use the admin socket too (default: root only)\n"
-               "      --no-admin                     no admin socket\n"
-               "      --state-dir DIR                posix/sysv/file bookkeeping, file segments (default %s)\n"
-               "      --runtime-dir DIR              restart state, kept under systemd (default %s)\n"
-               "      --fd-store MODE                keep memfds in systemd's file-descriptor store across\n"
-               "                                     restarts: auto (if the unit has one; default), yes, no\n"
-               "      --reclaim-grace SEC            after a restart, how long holds wait for their owners\n"
-               "                                     to reclaim them (default %d)\n"
-               "      --default-backend NAME         memfd (default), posix, sysv or file\n"
-               "      --disable-backend NAME         refuse segments of this backend (repeatable)\n"
-               "      --log-level LEVEL              err, warning, notice, info (default) or debug\n",
-               SHMB_SOCKET_PATH_DEFAULT, SHMB_ADMIN_SOCKET_PATH_DEFAULT, SHMB_STATE_DIR_DEFAULT,
-               SHMB_RUNTIME_DIR_DEFAULT, SHMB_RECLAIM_GRACE_DEFAULT);
+               "  -s, --socket PATH                client socket, unless systemd passes one\n"
+               "                                   (default %s)\n"
+               "      --admin-socket PATH          operators' socket (default: admin.sock\n"
+               "                                   beside the client socket)\n"
+               "      --admin-group NAME|GID       this group may use the admin socket too\n"
+               "      --no-admin                   serve no admin socket\n"
+               "      --state-dir DIR              posix, sysv and file bookkeeping, file\n"
+               "                                   segments (default %s)\n"
+               "      --runtime-dir DIR            restart state (default %s)\n"
+               "      --fd-store auto|yes|no       keep memfds in systemd's file-descriptor\n"
+               "                                   store across restarts (default auto)\n"
+               "      --reclaim-grace SEC          how long holds wait for their owners after\n"
+               "                                   a restart (default %d)\n"
+               "      --default-backend NAME       memfd (default), posix, sysv or file\n"
+               "      --disable-backend NAME       refuse this backend (repeatable)\n"
+               "      --log-level LEVEL            err, warning, notice, info (default), debug\n"
+               "\n"
+               "Limits (root is exempt from the connection limits; SIZE takes K, M, G, T):\n",
+               SHMB_SOCKET_PATH_DEFAULT, SHMB_STATE_DIR_DEFAULT, SHMB_RUNTIME_DIR_DEFAULT,
+               SHMB_RECLAIM_GRACE_DEFAULT);
         for (size_t i = 0; i < ELEMENTSOF(limit_options); i++) {
                 char opt[64];
 
                 snprintf(opt, sizeof(opt), "--%s %s", limit_options[i].name, limit_options[i].size ? "SIZE" : "N");
                 if (limit_options[i].size && strstr(limit_options[i].help, "default"))
-                        printf("      %-31s%s\n", opt, limit_options[i].help);
+                        printf("      %-29s%s\n", opt, limit_options[i].help);
                 else
-                        printf("      %-31s%s (default %llu)\n", opt, limit_options[i].help,
+                        printf("      %-29s%s (default %llu)\n", opt, limit_options[i].help,
                                (unsigned long long)*limit_options[i].value);
         }
-        printf("  -h, --help                         show this help\n"
-               "      --version                      show the version\n"
+        printf("\n"
+               "  -h, --help                       show this help\n"
+               "      --version                    show the version\n"
                "\n"
-               "Sizes take K, M, G, T suffixes (powers of 1024). SIGINT, and SIGTERM without a\n"
-               "file-descriptor store, stop the daemon and destroy every segment it made, except\n"
-               "persistent file segments. Under systemd with a store, SIGTERM for a restart keeps\n"
-               "every segment for the next instance; SIGTERM for a stop destroys them.\n");
+               "SIGINT, and SIGTERM without a file-descriptor store, stop the daemon and\n"
+               "destroy every segment it made, except persistent file segments. Exit status:\n"
+               "0 after a clean stop, 1 if start-up failed, 2 for a wrong command line.\n"
+               "See shmbrokerd(8) for the rest.\n");
 }
 
 static int parse_limit(size_t i, const char *s) {
@@ -330,7 +338,7 @@ int main(int argc, char **argv) {
         log_open();
         r = parse_argv(argc, argv);
         if (r <= 0)
-                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+                return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
 
         (void)signal(SIGPIPE, SIG_IGN);
         raise_fd_limit();
@@ -347,7 +355,9 @@ int main(int argc, char **argv) {
         if (r >= 0)
                 r = restore_run(m);
         if (r >= 0) {
-                log_info("shmbrokerd %s running (default backend %s)", PACKAGE_VERSION,
+                /* Said once every step succeeded: a start that fails logs only why. */
+                log_info("shmbrokerd %s running on %s; admin socket %s; default backend %s", PACKAGE_VERSION,
+                         m->socket_desc, m->admin.desc[0] ? m->admin.desc : "none",
                          backend_name(arg_cfg.default_backend));
                 r = manager_run(m);
         }

@@ -54,7 +54,7 @@ typedef struct Manager {
         bool socket_bound;              /* we created the path and unlink it at exit */
         bool stopping;                  /* segments are being detached, not destroyed */
         bool keep_segments;             /* stopping for a restart: leave every object for the next instance */
-        char socket_desc[128];          /* where clients connect, for logs and STATUS= */
+        char socket_desc[192];          /* where clients connect, for the start-up log line */
         ev_io listen_io;
         ev_timer accept_retry;
         ev_timer grace;                 /* end of the reclaim grace period */
@@ -89,3 +89,4 @@ void manager_segment_created(Manager *m, Segment *s);
 void manager_segment_changed(Manager *m, Segment *s);
 uint64_t now_usec(void);
 int manager_socket_path_clear(const char *path);
+void manager_socket_describe(int fd, const char *what, char *buf, size_t len);

@@ -173,13 +173,15 @@ static void log_summary(Manager *m, const StateImage *img, const RestoreStats *s
                          (unsigned long long)st->gone_holders, st->dropped, stray_fds,
                          rs->removed[PROTO_BACKEND_POSIX], rs->removed[PROTO_BACKEND_SYSV],
                          rs->removed[PROTO_BACKEND_FILE]);
-        else
-                log_info("No restart state: kept %u persistent file segments; removed %u POSIX, %u System V and "
-                         "%u file segments left by a previous instance; memfd segments of a previous instance "
-                         "cannot be kept without systemd's file-descriptor store%s",
-                         rs->restored_files, rs->removed[PROTO_BACKEND_POSIX], rs->removed[PROTO_BACKEND_SYSV],
-                         rs->removed[PROTO_BACKEND_FILE],
-                         m->fdstore.enabled ? "" : " (none is in use: segments will not survive a restart)");
+        else if (rs->restored_files + rs->removed[PROTO_BACKEND_POSIX] + rs->removed[PROTO_BACKEND_SYSV] +
+                 rs->removed[PROTO_BACKEND_FILE] > 0)
+                log_info("Without restart state: kept %u persistent file segment%s, removed %u POSIX, %u System V "
+                         "and %u file leftovers", rs->restored_files, rs->restored_files == 1 ? "" : "s",
+                         rs->removed[PROTO_BACKEND_POSIX], rs->removed[PROTO_BACKEND_SYSV],
+                         rs->removed[PROTO_BACKEND_FILE]);
+        /* Under a service manager a restart could keep memfd segments, but only with a store. */
+        if (!m->fdstore.enabled && getenv("NOTIFY_SOCKET"))
+                log_info("No file-descriptor store (FileDescriptorStoreMax=): segments end with this instance");
 }
 
 /**

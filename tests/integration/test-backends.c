@@ -1997,8 +1997,9 @@ START_TEST(test_default_backend_disabled_refuses_start) {
         snprintf(state, sizeof(state), "%s/state", dir);
         snprintf(notify, sizeof(notify), "%s/notify.sock", dir);
         status = daemon_expect_refusal(notify, args);
-        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1,
-                      "expected shmbrokerd to refuse a disabled default backend with exit status 1, got 0x%x", status);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 2,
+                      "expected shmbrokerd to refuse a disabled default backend as a usage error (status 2), got 0x%x",
+                      status);
         ck_assert_msg(!path_exists(sock), "expected no socket at %s", sock);
         remove_tree(dir);
         untrack_path(lo->dirs, dir);

@@ -595,9 +595,9 @@ START_TEST(test_actions) {
         ck_assert_int_eq(r.status, 0);
         ck_assert_str_eq(r.out, "debug\n");
         ctl_result_free(&r);
-        r = RUN("log-level", "info", "--admin-socket", d.admin_socket);
+        r = RUN("log-level", "info", "--admin-socket", d.admin_socket, "-v");
         ck_assert_int_eq(r.status, 0);
-        ck_assert_str_eq(r.out, "debug -> info\n");
+        ck_assert_str_eq(r.out, "log level debug -> info\n");
         ctl_result_free(&r);
         r = RUN("log-level", "debug", "--json", "--admin-socket", d.admin_socket);
         j = parse_json(&r);
@@ -646,8 +646,9 @@ START_TEST(test_client_commands_json) {
 
         r = RUN("version", "--json", "--socket", d.socket);
         j = parse_json(&r);
-        ck_assert_ptr_nonnull(strstr(get_str(j, "daemon"), "shmbrokerd"));
-        ck_assert_int_gt((int)strlen(get_str(j, "shmbrokerctl")), 0);
+        /* Both are bare versions, the same for a daemon and a tool of one build. */
+        ck_assert_str_eq(get_str(j, "daemon"), PACKAGE_VERSION);
+        ck_assert_str_eq(get_str(j, "shmbrokerctl"), PACKAGE_VERSION);
         json_object_put(j);
         ctl_result_free(&r);
         test_daemon_stop(&d);

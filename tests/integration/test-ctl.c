@@ -278,8 +278,7 @@ START_TEST(test_version) {
         char *out;
 
         ck_assert_int_eq(run_ctl(NULL, &out, NULL, "version", "--socket", daemon_.socket, NULL), 0);
-        assert_contains(out, "shmbrokerctl ");
-        assert_contains(out, "\nshmbrokerd ");
+        ck_assert_str_eq(out, "shmbrokerctl " PACKAGE_VERSION "\nshmbrokerd " PACKAGE_VERSION "\n");
         free(out);
 }
 END_TEST
@@ -390,6 +389,61 @@ START_TEST(test_create_lifetimes) {
 }
 END_TEST
 
+/* ------------------------------------------------------------------ output -- */
+
+/* Run with @args (NULL-terminated, at most 8): exit 0, nothing on standard error; return standard output. */
+static char *run_ok(const char *stdin_data, const char *const *args) {
+        char *out, *err;
+        int r;
+
+        r = run_ctl(stdin_data, &out, &err, args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7],
+                    NULL);
+        ck_assert_msg(r == 0, "%s %s: exit status %d:\n%s", args[0], args[1] ? args[1] : "", r, err);
+        ck_assert_str_eq(err, "");
+        free(err);
+        return out;
+}
+
+#define RUN_OK(in, ...) run_ok(in, (const char *const[9]){ __VA_ARGS__, NULL })
+
+static void assert_quiet(char *out) {
+        ck_assert_msg(!*out, "expected no output on success, got:\n%s", out);
+        free(out);
+}
+
+static void assert_says(char *out, const char *want) {
+        ck_assert_str_eq(out, want);
+        free(out);
+}
+
+/* One convention for every command that changes something: nothing on success, one line with -v. */
+START_TEST(test_quiet_on_success) {
+        ck_assert_int_eq(setenv(SHMB_SOCKET_ENV, daemon_.socket, 1), 0);
+
+        assert_quiet(RUN_OK(NULL, "create", "q", "64K", "--max-size", "1M"));
+        assert_says(RUN_OK(NULL, "create", "q2", "4K", "-v", "--mode", "0640"),
+                    "created q2: 4096 bytes (4K), memfd, persistent, mode 0640\n");
+        assert_quiet(RUN_OK("hi", "write", "q"));
+        assert_says(RUN_OK("hello", "write", "q", "-v", "-o", "2"), "wrote q: 5 bytes at offset 2\n");
+        assert_quiet(RUN_OK(NULL, "resize", "q", "128K"));
+        assert_says(RUN_OK(NULL, "resize", "q", "256K", "-v"), "resized q: 262144 bytes (256K)\n");
+        assert_quiet(RUN_OK(NULL, "publish", "q"));
+        assert_quiet(RUN_OK(NULL, "rm", "q"));
+        assert_says(RUN_OK(NULL, "rm", "q2", "--verbose"), "removed q2: holders keep the memory, new opens fail\n");
+        assert_quiet(RUN_OK(NULL, "create", "j", "4K", "--backend", "file"));
+        assert_quiet(RUN_OK(NULL, "sync", "j"));
+        assert_says(RUN_OK(NULL, "sync", "j", "-v"), "synced j: its bytes are on disk\n");
+        /* Admin commands that change something follow it too (the test runs as the daemon's user). */
+        assert_quiet(RUN_OK(NULL, "destroy", "j"));
+        assert_quiet(RUN_OK(NULL, "create", "j", "4K"));
+        assert_says(RUN_OK(NULL, "destroy", "j", "-v"), "destroyed j: 0 holders dropped\n");
+        assert_quiet(RUN_OK(NULL, "log-level", "info"));
+        assert_says(RUN_OK(NULL, "log-level", "debug", "-v"), "log level info -> debug\n");
+        /* Queries print what they were asked for. */
+        assert_says(RUN_OK(NULL, "log-level"), "debug\n");
+}
+END_TEST
+
 /* ------------------------------------------------------------------ pipes -- */
 
 START_TEST(test_cat_reader_closes_early) {
@@ -464,6 +518,10 @@ static Suite *ctl_suite(void) {
         tc = tcase("create-options");
         tcase_add_test(tc, test_create_exclusive);
         tcase_add_test(tc, test_create_lifetimes);
+        suite_add_tcase(s, tc);
+
+        tc = tcase("output");
+        tcase_add_test(tc, test_quiet_on_success);
         suite_add_tcase(s, tc);
 
         tc = tcase("pipes");

@@ -408,7 +408,7 @@ START_TEST(test_invalid_limit_options) {
         };
 
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-                ck_assert_msg(run_daemon_exit(bad[i][0], bad[i][1]) == 1, "%s '%s' should make the daemon exit 1",
+                ck_assert_msg(run_daemon_exit(bad[i][0], bad[i][1]) == 2, "%s '%s' should make the daemon exit 2",
                               bad[i][0], bad[i][1]);
 }
 END_TEST

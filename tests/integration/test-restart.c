@@ -250,8 +250,8 @@ START_TEST(test_without_store_says_what_it_kept) {
         create_as_nobody(&t);
         test_service_kill(&t, SIGKILL);
         test_service_start(&t, args, NULL);
-        ck_assert(test_service_log_contains(&t, "No restart state: kept 1 persistent file segments; removed 1 POSIX, "
-                                                "1 System V and 0 file segments"));
+        ck_assert(test_service_log_contains(&t, "Without restart state: kept 1 persistent file segment, removed 1 "
+                                                "POSIX, 1 System V and 0 file leftovers\n"));
         c = test_service_client(&t);
         ck_assert_int_eq(shmb_stat(c, "r-memfd", &st), -ENOENT);
         ck_assert_int_eq(shmb_stat(c, "r-posix", &st), -ENOENT);

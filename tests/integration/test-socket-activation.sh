@@ -36,7 +36,8 @@ run() {
         check "$name: first connection is served" env SHMBROKER_SOCKET="$sock" "$SHMBROKERCTL" create seg 4K
         check "$name: the daemon runs in its place" exe_is "$(basename "$SHMBROKERD")"
         check "$name: segment listed" sh -c "SHMBROKER_SOCKET='$sock' '$SHMBROKERCTL' ls | grep -q '^seg '"
-        check "$name: the daemon adopted the socket" grep -q "socket passed by the service manager" "$dir/$name.log"
+        check "$name: the daemon adopted the socket" \
+                grep -qF "running on $sock (passed by the service manager); admin socket" "$dir/$name.log"
         check "$name: no socket of its own" test ! -e "$dir/$name-own.sock"
         kill -INT "$pid"
         wait "$pid"
@@ -48,7 +49,8 @@ run() {
 
 run client named
 run "client:admin" two -l "$dir/admin.sock"
-check "two: the passed admin socket is adopted" grep -q "Admin socket passed by the service manager" "$dir/two.log"
+check "two: the passed admin socket is adopted" \
+        grep -qF "; admin socket $dir/admin.sock (passed by the service manager);" "$dir/two.log"
 check "two: no admin socket of its own" test ! -e "$dir/two-own-admin.sock"
 run "" unnamed
 check "unnamed: the one listening socket is taken" grep -q "Using the passed listening socket" "$dir/unnamed.log"
