@@ -39,6 +39,20 @@ check "first run starts" start "$dir/one"
 check "it says where the state is kept" grep -qF "quickstart: state directory $dir/qs/state: kept between runs" "$dir/one"
 check "it prints the line ./quickstart env prints" grep -qxF "$("$quickstart" env)" "$dir/one"
 check "... which is the export line" grep -qxF "export SHMBROKER_SOCKET=$dir/qs/shmbrokerd.sock PATH=$build:\$PATH" "$dir/one"
+# README.md shows what it prints: each of these lines, with the paths of a checkout in /home/you/shmbroker.
+readme_has() {
+        local line
+        while IFS= read -r line; do
+                case $line in
+                quickstart:* | "In another shell"* | "export "*) ;;
+                *) continue ;;
+                esac
+                line=${line//"$dir/qs"/\/home\/you\/shmbroker\/build\/quickstart}
+                line=${line//"$build"/\/home\/you\/shmbroker\/build}
+                grep -qxF -- "$line" "$srcdir/README.md" || { echo "README.md lacks: $line"; return 1; }
+        done <"$1"
+}
+check "README.md shows what it printed" readme_has "$dir/one"
 eval "$("$quickstart" env)"
 check "the line points a shell at the daemon" ctl create journal 4K --backend file
 check "... and at its admin socket" ctl stats >/dev/null
