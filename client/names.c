@@ -23,7 +23,7 @@ _public_ const char *shmb_event_kind_to_string(enum shmb_event_kind k) {
 static const char *const backend_names[] = { "default", "memfd", "posix", "sysv", "file" };
 
 /**
- * shmb_lifetime_to_string() - "holders", "creator" or "persistent"
+ * shmb_lifetime_to_string() - "holders", "creator", "persistent" or "ttl"
  * @l:          lifetime
  *
  * Return: a static string, "unknown" for other values.
