@@ -155,6 +155,7 @@ __dt_document() {
         }
         __dt_n=0
         (
+                __dt_failures=0
                 cd "$__dt_dir/work" || exit 1
                 export SHMBROKER_SOCKET=$__dt_dir/run/shmbrokerd.sock PATH=$build:$tmp/bin:$PATH
                 unset SHMBROKER_ADMIN_SOCKET
